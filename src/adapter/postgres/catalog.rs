@@ -1,0 +1,127 @@
+//! Catalog queries: which relations exist (one query for all the schemas a run touches, instead
+//! of dbt's per-schema relation cache), the kind of one relation, and a relation's columns.
+
+use std::collections::HashMap;
+
+use sqlx::Row;
+
+use super::{Postgres, statement_error};
+use crate::compile::node::Relation;
+use crate::error::Result;
+
+/// Existing relations and their kinds (`table`, `view`, `materialized_view`, `foreign_table`).
+pub type ExistingRelations = HashMap<Relation, String>;
+
+const KIND: &str = "case c.relkind when 'r' then 'table' when 'p' then 'table' when 'v' then 'view' \
+                    when 'm' then 'materialized_view' when 'f' then 'foreign_table' end";
+
+impl Postgres {
+    /// Every table, view and materialized view in `schemas`.
+    pub async fn existing_relations(&self, schemas: &[String]) -> Result<ExistingRelations> {
+        let sql = format!(
+            "select current_database()::text, n.nspname::text, c.relname::text, {KIND} \
+             from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+             where n.nspname = any($1) and c.relkind in ('r', 'p', 'v', 'm', 'f')"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(schemas)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|error| statement_error(&error, &sql, None, 0))?;
+        let mut relations = ExistingRelations::new();
+        for row in rows {
+            let relation = Relation {
+                database: row.get(0),
+                schema: row.get(1),
+                identifier: row.get(2),
+            };
+            relations.insert(relation, row.get(3));
+        }
+        Ok(relations)
+    }
+
+    /// The kind of `relation`, or None when it does not exist.
+    pub async fn relation_kind(&self, relation: &Relation) -> Result<Option<String>> {
+        let sql = format!(
+            "select {KIND} from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+             where n.nspname = $1 and c.relname = $2"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+            .bind(&relation.schema)
+            .bind(&relation.identifier)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|error| statement_error(&error, &sql, None, 0))?;
+        Ok(row.and_then(|row| row.get::<Option<String>, _>(0)))
+    }
+
+    /// The columns of `relation` (name, type), in order.
+    pub async fn columns(&self, relation: &Relation) -> Result<Vec<(String, String)>> {
+        let sql = "select a.attname::text, format_type(a.atttypid, a.atttypmod) \
+                   from pg_attribute a join pg_class c on c.oid = a.attrelid \
+                   join pg_namespace n on n.oid = c.relnamespace \
+                   where n.nspname = $1 and c.relname = $2 and a.attnum > 0 and not a.attisdropped \
+                   order by a.attnum";
+        let rows = sqlx::query(sql)
+            .bind(&relation.schema)
+            .bind(&relation.identifier)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|error| statement_error(&error, sql, None, 0))?;
+        Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
+    }
+
+    /// Run a query and return its rows as JSON values (for run_query and `tmk show`).
+    pub async fn fetch_table(&self, sql: &str) -> Result<crate::compile::jinja::context::QueryTable> {
+        use sqlx::{Column, Executor, Statement};
+        let mut connection = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|error| statement_error(&error, sql, None, 0))?;
+        let described = (&mut *connection)
+            .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
+                sql.to_string(),
+            )))
+            .await
+            .map_err(|error| statement_error(&error, sql, None, 0))?;
+        let column_names: Vec<String> = described
+            .columns()
+            .iter()
+            .map(|column| column.name().to_string())
+            .collect();
+        if column_names.is_empty() {
+            let done = connection
+                .execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string())))
+                .await
+                .map_err(|error| statement_error(&error, sql, None, 0))?;
+            return Ok(crate::compile::jinja::context::QueryTable {
+                rows_affected: done.rows_affected(),
+                ..Default::default()
+            });
+        }
+        // Wrap as JSON so every PostgreSQL type decodes the same way.
+        let wrapped = format!("select to_jsonb(t)::text from ({sql}) t");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(wrapped.clone()))
+            .fetch_all(&mut *connection)
+            .await
+            .map_err(|error| statement_error(&error, &wrapped, None, 0))?;
+        let mut table = crate::compile::jinja::context::QueryTable {
+            column_names: column_names.clone(),
+            rows: Vec::with_capacity(rows.len()),
+            rows_affected: 0,
+        };
+        for row in rows {
+            let text: String = row.get(0);
+            let object: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&text).unwrap_or_default();
+            table.rows.push(
+                column_names
+                    .iter()
+                    .map(|name| object.get(name).cloned().unwrap_or(serde_json::Value::Null))
+                    .collect(),
+            );
+        }
+        Ok(table)
+    }
+}

@@ -1,0 +1,374 @@
+//! Building relations. Views and tables are built under a temporary name and swapped in inside
+//! one transaction (readers see the old or the new relation, never none and never a half-built
+//! one); dependent views are kept (see `dependents`). Seeds are loaded with COPY into a fresh
+//! table that is swapped in the same way. Tests run dbt's wrapper query that counts failures.
+
+use sqlx::{Connection, PgConnection, Row};
+
+use super::dependents;
+use super::{Postgres, SqlOrigin, statement_error};
+use crate::compile::node::{Relation, quote_identifier};
+use crate::error::Result;
+
+/// What building a relation did.
+#[derive(Debug, Clone, Default)]
+pub struct BuildOutcome {
+    /// Rows in the new relation when known (tables and seeds), else None.
+    pub rows_affected: Option<u64>,
+    /// Dependent views that were recreated.
+    pub recreated_views: Vec<String>,
+    /// The statements that were run (for target/run).
+    pub statements: Vec<String>,
+}
+
+/// What a test query returned.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TestOutcome {
+    /// Number of failing rows (or the fail_calc value).
+    pub failures: i64,
+    /// warn_if matched.
+    pub should_warn: bool,
+    /// error_if matched.
+    pub should_error: bool,
+}
+
+/// How a relation is created from SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelationKind {
+    /// `create view .. as`.
+    View,
+    /// `create table .. as`.
+    Table,
+    /// `create unlogged table .. as`.
+    UnloggedTable,
+}
+
+const TEMP_SUFFIX: &str = "__tmk_tmp";
+const BACKUP_SUFFIX: &str = "__tmk_backup";
+
+fn suffixed(relation: &Relation, suffix: &str) -> Relation {
+    // PostgreSQL truncates identifiers at 63 bytes; keep the suffix intact.
+    let mut base = relation.identifier.clone();
+    while base.len() + suffix.len() > 63 {
+        base.pop();
+    }
+    relation.with_identifier(format!("{base}{suffix}"))
+}
+
+impl Postgres {
+    /// Build `relation` from `sql` as a view or table and swap it in atomically.
+    pub async fn build_relation(
+        &self,
+        relation: &Relation,
+        sql: &str,
+        kind: RelationKind,
+        origin: &SqlOrigin,
+    ) -> Result<BuildOutcome> {
+        let temporary = suffixed(relation, TEMP_SUFFIX);
+        let create_prefix = match kind {
+            RelationKind::View => format!("create view {} as (\n", temporary.render()),
+            RelationKind::Table => format!("create table {} as (\n", temporary.render()),
+            RelationKind::UnloggedTable => format!("create unlogged table {} as (\n", temporary.render()),
+        };
+        let create = format!("{create_prefix}{sql}\n)");
+        let mut connection = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|error| statement_error(&error, "acquire", None, 0))?;
+        let mut transaction = connection
+            .begin()
+            .await
+            .map_err(|error| statement_error(&error, "begin", None, 0))?;
+        let mut outcome = BuildOutcome::default();
+        drop_if_exists(&mut transaction, &temporary, &mut outcome).await?;
+        let rows = run(
+            &mut transaction,
+            &create,
+            Some(origin),
+            create_prefix.chars().count(),
+            &mut outcome,
+        )
+        .await?;
+        if kind != RelationKind::View {
+            // `create table as` reports its row count in the command tag: no extra scan.
+            outcome.rows_affected = Some(rows);
+        }
+        swap_in(&mut transaction, relation, &temporary, &mut outcome).await?;
+        transaction
+            .commit()
+            .await
+            .map_err(|error| statement_error(&error, "commit", None, 0))?;
+        Ok(outcome)
+    }
+
+    /// Add the model's rows to an existing table in one transaction: append, or with a
+    /// `unique_key` delete the rows being replaced first (dbt's delete+insert).
+    pub async fn insert_incremental(
+        &self,
+        relation: &Relation,
+        sql: &str,
+        unique_key: &[String],
+        origin: &SqlOrigin,
+    ) -> Result<BuildOutcome> {
+        let staging = quote_identifier(&format!("{}__tmk_incr", relation.identifier));
+        let create_prefix = format!("create temporary table {staging} on commit drop as (\n");
+        let create = format!("{create_prefix}{sql}\n)");
+        let mut connection = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|error| statement_error(&error, "acquire", None, 0))?;
+        let mut transaction = connection
+            .begin()
+            .await
+            .map_err(|error| statement_error(&error, "begin", None, 0))?;
+        let mut outcome = BuildOutcome::default();
+        run(
+            &mut transaction,
+            &create,
+            Some(origin),
+            create_prefix.chars().count(),
+            &mut outcome,
+        )
+        .await?;
+        if !unique_key.is_empty() {
+            let matches: Vec<String> = unique_key
+                .iter()
+                .map(|key| {
+                    format!(
+                        "{target}.{key} = {staging}.{key}",
+                        target = relation.render(),
+                        key = quote_identifier(key)
+                    )
+                })
+                .collect();
+            let delete = format!(
+                "delete from {} using {staging} where {}",
+                relation.render(),
+                matches.join(" and ")
+            );
+            run(&mut transaction, &delete, None, 0, &mut outcome).await?;
+        }
+        let columns_sql = "select a.attname::text from pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum";
+        let columns: Vec<(String,)> = sqlx::query_as(columns_sql)
+            .bind(relation.render())
+            .fetch_all(&mut *transaction)
+            .await
+            .map_err(|error| statement_error(&error, columns_sql, None, 0))?;
+        let column_list: Vec<String> = columns.iter().map(|(name,)| quote_identifier(name)).collect();
+        let column_list = column_list.join(", ");
+        let insert = format!(
+            "insert into {} ({column_list}) select {column_list} from {staging}",
+            relation.render()
+        );
+        let rows = run(&mut transaction, &insert, None, 0, &mut outcome).await?;
+        outcome.rows_affected = Some(rows);
+        transaction
+            .commit()
+            .await
+            .map_err(|error| statement_error(&error, "commit", None, 0))?;
+        Ok(outcome)
+    }
+
+    /// Load a seed with COPY into a fresh table and swap it in atomically.
+    pub async fn load_seed(
+        &self,
+        relation: &Relation,
+        seed: &crate::seed::SeedTable,
+    ) -> Result<BuildOutcome> {
+        let temporary = suffixed(relation, TEMP_SUFFIX);
+        let columns: Vec<String> = seed
+            .columns
+            .iter()
+            .map(|column| format!("{} {}", quote_identifier(&column.name), column.data_type))
+            .collect();
+        let create = format!("create table {} ({})", temporary.render(), columns.join(", "));
+        let mut connection = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|error| statement_error(&error, "acquire", None, 0))?;
+        let mut transaction = connection
+            .begin()
+            .await
+            .map_err(|error| statement_error(&error, "begin", None, 0))?;
+        let mut outcome = BuildOutcome::default();
+        drop_if_exists(&mut transaction, &temporary, &mut outcome).await?;
+        run(&mut transaction, &create, None, 0, &mut outcome).await?;
+        let copy = format!(
+            "copy {} from stdin with (format csv, null '{}')",
+            temporary.render(),
+            crate::seed::COPY_NULL.replace('\'', "''")
+        );
+        outcome.statements.push(copy.clone());
+        let rows = copy_in(&mut transaction, &copy, &seed.copy_data).await?;
+        outcome.rows_affected = Some(rows);
+        swap_in(&mut transaction, relation, &temporary, &mut outcome).await?;
+        transaction
+            .commit()
+            .await
+            .map_err(|error| statement_error(&error, "commit", None, 0))?;
+        Ok(outcome)
+    }
+
+    /// Run a test's query wrapped in dbt's failure-counting query.
+    pub async fn run_test(
+        &self,
+        sql: &str,
+        config: &crate::compile::config::ConfigMap,
+        origin: &SqlOrigin,
+    ) -> Result<TestOutcome> {
+        let text = |key: &str, default: &str| {
+            config
+                .get(key)
+                .and_then(|value| value.as_str())
+                .unwrap_or(default)
+                .to_string()
+        };
+        let fail_calc = text("fail_calc", "count(*)");
+        let warn_if = text("warn_if", "!= 0");
+        let error_if = text("error_if", "!= 0");
+        let limit = config
+            .get("limit")
+            .and_then(serde_json::Value::as_i64)
+            .map(|limit| format!("\n    limit {limit}"))
+            .unwrap_or_default();
+        let prefix = format!(
+            "select\n      {fail_calc} as failures,\n      {fail_calc} {warn_if} as should_warn,\n      {fail_calc} {error_if} as should_error\n    from (\n"
+        );
+        let wrapped = format!("{prefix}{sql}{limit}\n    ) dbt_internal_test");
+        let row = sqlx::query(sqlx::AssertSqlSafe(wrapped.clone()))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|error| statement_error(&error, &wrapped, Some(origin), prefix.chars().count()))?;
+        let failures: i64 = row
+            .try_get::<i64, _>(0)
+            .or_else(|_| row.try_get::<i32, _>(0).map(i64::from))
+            .unwrap_or(0);
+        Ok(TestOutcome {
+            failures,
+            should_warn: row.try_get::<bool, _>(1).unwrap_or(failures != 0),
+            should_error: row.try_get::<bool, _>(2).unwrap_or(failures != 0),
+        })
+    }
+}
+
+async fn run(
+    connection: &mut PgConnection,
+    sql: &str,
+    origin: Option<&SqlOrigin>,
+    offset: usize,
+    outcome: &mut BuildOutcome,
+) -> Result<u64> {
+    outcome.statements.push(sql.to_string());
+    let done = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&mut *connection)
+        .await
+        .map_err(|error| statement_error(&error, sql, origin, offset))?;
+    Ok(done.rows_affected())
+}
+
+async fn relation_kind(connection: &mut PgConnection, relation: &Relation) -> Result<Option<String>> {
+    let sql = "select c.relkind::text from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2";
+    let row = sqlx::query(sql)
+        .bind(&relation.schema)
+        .bind(&relation.identifier)
+        .fetch_optional(&mut *connection)
+        .await
+        .map_err(|error| statement_error(&error, sql, None, 0))?;
+    Ok(row.map(|row| row.get::<String, _>(0)))
+}
+
+fn drop_statement(kind: &str, relation: &Relation, cascade: bool) -> String {
+    let object = match kind {
+        "v" => "view",
+        "m" => "materialized view",
+        "f" => "foreign table",
+        _ => "table",
+    };
+    let cascade = if cascade { " cascade" } else { "" };
+    format!("drop {object} if exists {}{cascade}", relation.render())
+}
+
+async fn drop_if_exists(
+    connection: &mut PgConnection,
+    relation: &Relation,
+    outcome: &mut BuildOutcome,
+) -> Result<()> {
+    if let Some(kind) = relation_kind(connection, relation).await? {
+        run(
+            connection,
+            &drop_statement(&kind, relation, true),
+            None,
+            0,
+            outcome,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Rename the old relation away, the new one in, drop the old one and recreate its dependents.
+async fn swap_in(
+    connection: &mut PgConnection,
+    relation: &Relation,
+    temporary: &Relation,
+    outcome: &mut BuildOutcome,
+) -> Result<()> {
+    let rename = |from: &Relation, to: &Relation| {
+        format!(
+            "alter table {} rename to {}",
+            from.render(),
+            quote_identifier(&to.identifier)
+        )
+    };
+    match relation_kind(connection, relation).await? {
+        None => {
+            run(connection, &rename(temporary, relation), None, 0, outcome).await?;
+        }
+        Some(kind) => {
+            let dependents = dependents::capture(connection, relation).await?;
+            let backup = suffixed(relation, BACKUP_SUFFIX);
+            drop_if_exists(connection, &backup, outcome).await?;
+            let rename_old = if kind == "m" {
+                format!(
+                    "alter materialized view {} rename to {}",
+                    relation.render(),
+                    quote_identifier(&backup.identifier)
+                )
+            } else {
+                rename(relation, &backup)
+            };
+            run(connection, &rename_old, None, 0, outcome).await?;
+            run(connection, &rename(temporary, relation), None, 0, outcome).await?;
+            run(
+                connection,
+                &drop_statement(&kind, &backup, !dependents.is_empty()),
+                None,
+                0,
+                outcome,
+            )
+            .await?;
+            dependents::recreate(connection, relation, &dependents).await?;
+            outcome.recreated_views = dependents.into_iter().map(|view| view.qualified_name).collect();
+        }
+    }
+    Ok(())
+}
+
+async fn copy_in(connection: &mut PgConnection, statement: &str, data: &[u8]) -> Result<u64> {
+    let mut copy = connection
+        .copy_in_raw(statement)
+        .await
+        .map_err(|error| statement_error(&error, statement, None, 0))?;
+    for chunk in data.chunks(1 << 20) {
+        if let Err(error) = copy.send(chunk).await {
+            let _ = copy.abort("tmk: sending seed data failed").await;
+            return Err(statement_error(&error, statement, None, 0));
+        }
+    }
+    copy.finish()
+        .await
+        .map_err(|error| statement_error(&error, statement, None, 0))
+}

@@ -1,0 +1,202 @@
+//! PostgreSQL through sqlx: connecting from a profile target, running statements on pooled
+//! connections, and turning database errors into tmk errors with PostgreSQL's message, detail,
+//! hint and the position mapped into the compiled SQL.
+
+mod catalog;
+mod dependents;
+mod jinja_database;
+mod materialize;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::{AssertSqlSafe, Executor};
+
+use crate::error::{Error, ErrorKind, Result, SourceLocation};
+use crate::project::profile::PostgresTarget;
+
+pub use catalog::ExistingRelations;
+pub use jinja_database::JinjaPostgres;
+pub use materialize::{BuildOutcome, RelationKind, TestOutcome};
+
+/// A connected PostgreSQL target.
+#[derive(Clone)]
+pub struct Postgres {
+    pool: PgPool,
+    target: PostgresTarget,
+}
+
+/// The compiled SQL a statement came from, to locate database errors in it.
+#[derive(Debug, Clone)]
+pub struct SqlOrigin {
+    /// The compiled file as shown to users (`target/compiled/...`).
+    pub path: String,
+    /// The compiled SQL.
+    pub compiled: Arc<str>,
+}
+
+impl Postgres {
+    /// Connect with a pool of `connections` connections.
+    pub async fn connect(target: &PostgresTarget, connections: usize) -> Result<Postgres> {
+        let options = connect_options(target)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(connections.max(1) as u32)
+            .acquire_timeout(Duration::from_secs(target.connect_timeout.unwrap_or(10).max(1)))
+            .connect_with(options)
+            .await
+            .map_err(|error| connection_error(target, &error))?;
+        Ok(Postgres {
+            pool,
+            target: target.clone(),
+        })
+    }
+
+    /// The target this connects to.
+    pub fn target(&self) -> &PostgresTarget {
+        &self.target
+    }
+
+    /// The server's version string.
+    pub async fn server_version(&self) -> Result<String> {
+        let row: (String,) = sqlx::query_as("select version()")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|error| statement_error(&error, "select version()", None, 0))?;
+        Ok(row.0)
+    }
+
+    /// Create a schema when it does not exist.
+    pub async fn ensure_schema(&self, schema: &str) -> Result<()> {
+        let sql = format!(
+            "create schema if not exists {}",
+            crate::compile::node::quote_identifier(schema)
+        );
+        self.execute(&sql).await.map(|_| ())
+    }
+
+    /// Run one or more statements (simple protocol); returns rows affected.
+    pub async fn execute(&self, sql: &str) -> Result<u64> {
+        let result = self
+            .pool
+            .execute(sqlx::raw_sql(AssertSqlSafe(sql.to_string())))
+            .await
+            .map_err(|error| statement_error(&error, sql, None, 0))?;
+        Ok(result.rows_affected())
+    }
+
+    /// Close the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn connect_options(target: &PostgresTarget) -> Result<PgConnectOptions> {
+    let mut options = PgConnectOptions::new()
+        .username(&target.user)
+        .database(&target.dbname)
+        .port(target.port)
+        .application_name(target.application_name.as_deref().unwrap_or("tmk"));
+    options = if target.host.starts_with('/') {
+        options.socket(&target.host)
+    } else {
+        options.host(&target.host)
+    };
+    if let Some(password) = &target.password {
+        options = options.password(password);
+    }
+    if let Some(mode) = &target.sslmode {
+        let mode: PgSslMode = mode.parse().map_err(|_| {
+            Error::new(ErrorKind::Connection, format!("unknown sslmode `{mode}`"))
+                .hint("use disable, allow, prefer, require, verify-ca or verify-full")
+        })?;
+        options = options.ssl_mode(mode);
+    }
+    let mut settings: Vec<(&str, String)> = Vec::new();
+    if let Some(search_path) = &target.search_path {
+        settings.push(("search_path", search_path.clone()));
+    }
+    if let Some(role) = &target.role {
+        settings.push(("role", role.clone()));
+    }
+    if !settings.is_empty() {
+        options = options.options(settings);
+    }
+    Ok(options)
+}
+
+fn connection_error(target: &PostgresTarget, error: &sqlx::Error) -> Error {
+    let cause = match error {
+        sqlx::Error::Database(database) => database.message().to_string(),
+        other => other.to_string(),
+    };
+    Error::new(
+        ErrorKind::Connection,
+        format!(
+            "cannot connect to PostgreSQL at {}:{} as `{}` (database `{}`, target `{}`)",
+            target.host, target.port, target.user, target.dbname, target.name
+        ),
+    )
+    .detail(cause)
+    .hint("check that the server runs and the profile's host, port, user and dbname; `tmk debug` tests the connection")
+}
+
+/// A database error for `sql`; when the statement embeds compiled SQL (`origin`, starting at
+/// character `offset` of `sql`), the error position is mapped into the compiled file.
+pub(crate) fn statement_error(
+    error: &sqlx::Error,
+    sql: &str,
+    origin: Option<&SqlOrigin>,
+    offset: usize,
+) -> Error {
+    let sqlx::Error::Database(database) = error else {
+        return Error::new(ErrorKind::Database, error.to_string());
+    };
+    let mut tmk_error = Error::new(ErrorKind::Database, database.message().to_string());
+    if let Some(postgres) = database.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+        if let Some(detail) = postgres.detail() {
+            tmk_error = tmk_error.detail(format!("DETAIL: {detail}"));
+        }
+        if let Some(hint) = postgres.hint() {
+            tmk_error = tmk_error.hint(hint.to_string());
+        }
+        if let Some(sqlx::postgres::PgErrorPosition::Original(position)) = postgres.position() {
+            tmk_error = locate_position(tmk_error, sql, origin, offset, position);
+        }
+    }
+    tmk_error
+}
+
+fn locate_position(
+    error: Error,
+    sql: &str,
+    origin: Option<&SqlOrigin>,
+    offset: usize,
+    position: usize,
+) -> Error {
+    let character = position.saturating_sub(1);
+    match origin {
+        Some(origin) if character >= offset && character - offset <= origin.compiled.chars().count() => {
+            let (line, column) = line_column(&origin.compiled, character - offset);
+            error.at(SourceLocation::new(&origin.path, line, column).with_text(origin.compiled.clone()))
+        }
+        _ => {
+            let (line, column) = line_column(sql, character);
+            error.at(SourceLocation::new("<statement>", line, column).with_text(Arc::from(sql)))
+        }
+    }
+}
+
+fn line_column(text: &str, character: usize) -> (usize, usize) {
+    let mut line = 1;
+    let mut column = 1;
+    for current in text.chars().take(character) {
+        if current == '\n' {
+            line += 1;
+            column = 1;
+        } else {
+            column += 1;
+        }
+    }
+    (line, column)
+}

@@ -1,0 +1,158 @@
+//! The command line, as dbt users type it: subcommands `build`, `run`, `seed`, `test`,
+//! `compile`, `ls`, `debug`, `clean`, and the everyday flags (`-s/--select`, `--exclude`,
+//! `-f/--full-refresh`, `-x/--fail-fast`, `--threads`, `-t/--target`, `--vars`,
+//! `--profiles-dir`, `--project-dir`, `--target-path`). Parsing only; `commands` acts on it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::console::LogFormat;
+
+/// tmk builds SQL models on PostgreSQL. It reads dbt projects unmodified.
+#[derive(Debug, Parser)]
+#[command(name = "tmk", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// Output format: lines for people, or one JSON object per line.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "TMK_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Seed, run and test the selected nodes in DAG order; a failing test skips what depends on it.
+    Build(RunArgs),
+    /// Build the selected models.
+    Run(RunArgs),
+    /// Load the selected seeds (CSV files) with COPY.
+    Seed(RunArgs),
+    /// Run the selected data tests.
+    Test(RunArgs),
+    /// Render the selected nodes to SQL under target/compiled (no database needed).
+    Compile(CompileArgs),
+    /// List the selected nodes.
+    #[command(alias = "list")]
+    Ls(ListArgs),
+    /// Show the project, profile and target in use, and test the connection.
+    Debug(ProjectArgs),
+    /// Remove the clean-targets directories (target/ by default).
+    Clean(ProjectArgs),
+}
+
+/// Where the project and its profile are.
+#[derive(Debug, Args, Clone)]
+pub struct ProjectArgs {
+    /// The project directory (holding dbt_project.yml or tmk_project.yml).
+    #[arg(long, env = "DBT_PROJECT_DIR", default_value = ".")]
+    pub project_dir: PathBuf,
+    /// The directory holding profiles.yml (default: the project directory, ./, ~/.tmk, ~/.dbt).
+    #[arg(long, env = "DBT_PROFILES_DIR")]
+    pub profiles_dir: Option<PathBuf>,
+    /// The profile's target to use (default: the profile's `target`).
+    #[arg(short = 't', long)]
+    pub target: Option<String>,
+    /// Variables as a YAML or JSON mapping, e.g. '{start_date: 2024-01-01}'.
+    #[arg(long)]
+    pub vars: Option<String>,
+    /// Where artifacts go (default: the project's target-path, or target/).
+    #[arg(long)]
+    pub target_path: Option<PathBuf>,
+}
+
+/// Which nodes.
+#[derive(Debug, Args, Clone)]
+pub struct SelectionArgs {
+    /// Nodes to include: names, `tag:x`, `path:models/x`, `+m`, `m+`, `@m`, `a,b` (intersection).
+    #[arg(short = 's', long = "select", alias = "models", short_alias = 'm', num_args = 1.., action = clap::ArgAction::Append)]
+    pub select: Vec<String>,
+    /// Nodes to leave out (same syntax as --select).
+    #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
+    pub exclude: Vec<String>,
+    /// Which tests of selected nodes to include.
+    #[arg(long, value_enum, default_value = "eager")]
+    pub indirect_selection: IndirectSelectionArg,
+}
+
+/// dbt's --indirect-selection modes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum IndirectSelectionArg {
+    /// Tests with any selected parent.
+    Eager,
+    /// Tests whose parents are all selected.
+    Cautious,
+    /// Tests whose parents are selected or ancestors of selected nodes.
+    Buildable,
+    /// No tests unless selected directly.
+    Empty,
+}
+
+/// Options of build, run, seed and test.
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// Project and profile.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Selection.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Rebuild incremental models and seeds from scratch.
+    #[arg(short = 'f', long)]
+    pub full_refresh: bool,
+    /// Stop at the first failure.
+    #[arg(short = 'x', long)]
+    pub fail_fast: bool,
+    /// How many nodes to build at once (default: the profile's threads).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// Options of compile.
+#[derive(Debug, Args, Clone)]
+pub struct CompileArgs {
+    /// Project and profile.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Selection.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+}
+
+/// Options of ls.
+#[derive(Debug, Args, Clone)]
+pub struct ListArgs {
+    /// Project and profile.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Selection.
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Only these resource types (model, seed, test, source, snapshot, analysis).
+    #[arg(long = "resource-type", alias = "resource-types", num_args = 1..)]
+    pub resource_types: Vec<String>,
+    /// What to print for each node.
+    #[arg(short = 'o', long, value_enum, default_value = "selector")]
+    pub output: ListOutput,
+}
+
+/// What `ls` prints.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ListOutput {
+    /// The fqn, dotted (dbt's default).
+    Selector,
+    /// The node name.
+    Name,
+    /// The file path.
+    Path,
+    /// One JSON object per node.
+    Json,
+}

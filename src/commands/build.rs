@@ -1,0 +1,103 @@
+//! `tmk build`, `run`, `seed` and `test`: one pipeline with different plans. Load and parse the
+//! project, select, connect, read which relations exist, compile the selected nodes, create the
+//! schemas, execute the plan, write artifacts and the summary. Exit code 1 when a node errored
+//! or an error-severity test failed.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::session;
+use crate::adapter::postgres::JinjaPostgres;
+use crate::artifacts;
+use crate::cli::RunArgs;
+use crate::compile::CompileEnvironment;
+use crate::console::Console;
+use crate::error::Result;
+use crate::execute::{self, ExecuteOptions, Status};
+use crate::plan::{Plan, PlanKind};
+
+/// Run `kind` with `args`; returns the exit code.
+pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i32> {
+    let started = Instant::now();
+    let mut session = session::load(&args.project, console)?;
+    let selected = session::select(&session.manifest, &args.selection)?;
+    let threads = args.threads.unwrap_or(session.target.threads).max(1);
+    let plan = Plan::new(&session.manifest, &selected, kind, args.full_refresh);
+    if plan.steps.is_empty() {
+        console.info("Nothing to do: the selection matches no node of this kind.");
+        return Ok(0);
+    }
+    let postgres = super::connect(&mut session, console, threads + 1).await?;
+    let planned: Vec<usize> = plan.steps.iter().map(|step| step.node).collect();
+    let mut schemas: Vec<String> = planned
+        .iter()
+        .filter(|&&index| session.manifest.nodes[index].is_buildable())
+        .filter_map(|&index| {
+            session.manifest.nodes[index]
+                .relation
+                .as_ref()
+                .map(|relation| relation.schema.clone())
+        })
+        .collect();
+    schemas.sort();
+    schemas.dedup();
+    let existing = postgres.existing_relations(&schemas).await?;
+    let database: Arc<dyn crate::compile::jinja::context::JinjaDatabase> = Arc::new(JinjaPostgres::new(
+        postgres.clone(),
+        tokio::runtime::Handle::current(),
+    ));
+    let environment = CompileEnvironment {
+        database: Some(database),
+        existing: &existing,
+        full_refresh: args.full_refresh,
+    };
+    let manifest = &mut session.manifest;
+    tokio::task::block_in_place(|| manifest.compile(&planned, &environment));
+    artifacts::write_compiled(&session.target_dir, &session.manifest)?;
+    for schema in &schemas {
+        postgres.ensure_schema(schema).await?;
+    }
+    let manifest = Arc::new(session.manifest);
+    let options = ExecuteOptions {
+        threads,
+        fail_fast: args.fail_fast,
+    };
+    let results = execute::execute(&plan, manifest.clone(), &postgres, options, console).await;
+    postgres.close().await;
+    let elapsed = started.elapsed().as_secs_f64();
+    artifacts::write_run(&session.target_dir, &manifest, &results)?;
+    artifacts::write_json(
+        &session.target_dir,
+        "manifest.json",
+        &artifacts::manifest_json(&manifest),
+    )?;
+    let command = match kind {
+        PlanKind::Build => "build",
+        PlanKind::Run => "run",
+        PlanKind::Seed => "seed",
+        PlanKind::Test => "test",
+    };
+    let recorded_args = json!({
+        "which": command,
+        "select": args.selection.select,
+        "exclude": args.selection.exclude,
+        "full_refresh": args.full_refresh,
+        "fail_fast": args.fail_fast,
+        "threads": threads,
+        "target": session.target.name,
+        "project_dir": session.project.root,
+        "target_path": session.target_dir,
+    });
+    artifacts::write_json(
+        &session.target_dir,
+        "run_results.json",
+        &artifacts::run_results_json(&manifest, &results, elapsed, recorded_args),
+    )?;
+    console.summary(&manifest, &results, elapsed);
+    let failed = results
+        .iter()
+        .any(|result| matches!(result.status, Status::Error | Status::Fail));
+    Ok(i32::from(failed))
+}

@@ -1,0 +1,62 @@
+//! `tmk compile`: render the selected nodes to target/compiled and write manifest.json. No
+//! database is needed unless a selected model queries it while compiling (run_query,
+//! statement, introspection); then the target is connected first.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::session;
+use crate::adapter::postgres::JinjaPostgres;
+use crate::artifacts;
+use crate::cli::CompileArgs;
+use crate::compile::CompileEnvironment;
+use crate::compile::jinja::context::JinjaDatabase;
+use crate::console::Console;
+use crate::error::Result;
+
+/// Compile; returns the exit code (1 when a node failed to compile).
+pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
+    let mut session = session::load(&args.project, console)?;
+    let selected = session::select(&session.manifest, &args.selection)?;
+    let needs_database = selected
+        .iter()
+        .any(|&index| session.manifest.nodes[index].needs_database);
+    let database: Option<Arc<dyn JinjaDatabase>> = if needs_database {
+        let postgres = super::connect(&mut session, console, 2).await?;
+        Some(Arc::new(JinjaPostgres::new(
+            postgres,
+            tokio::runtime::Handle::current(),
+        )))
+    } else {
+        None
+    };
+    let existing = HashMap::new();
+    let environment = CompileEnvironment {
+        database,
+        existing: &existing,
+        full_refresh: false,
+    };
+    let manifest = &mut session.manifest;
+    let errors = tokio::task::block_in_place(|| manifest.compile(&selected, &environment));
+    artifacts::write_compiled(&session.target_dir, &session.manifest)?;
+    artifacts::write_json(
+        &session.target_dir,
+        "manifest.json",
+        &artifacts::manifest_json(&session.manifest),
+    )?;
+    for (_, error) in &errors {
+        console.error(error);
+    }
+    let compiled = session
+        .manifest
+        .nodes
+        .iter()
+        .filter(|node| node.compiled_sql.is_some())
+        .count();
+    console.info(&format!(
+        "Compiled {compiled} node{} into {}.",
+        if compiled == 1 { "" } else { "s" },
+        crate::error::display_path(&session.target_dir.join("compiled"), &session.project.root).display()
+    ));
+    Ok(i32::from(!errors.is_empty()))
+}

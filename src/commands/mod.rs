@@ -1,0 +1,44 @@
+//! One file per subcommand; the only place that wires several stages together
+//! (project → compile → graph → plan → execute → artifacts). `session` holds what they share.
+
+pub mod build;
+pub mod clean;
+pub mod compile;
+pub mod debug;
+pub mod ls;
+pub mod session;
+
+use crate::adapter::postgres::Postgres;
+use crate::console::Console;
+use crate::error::{Error, ErrorKind, Result};
+use session::{Session, TargetOrigin};
+
+/// Connect to the session's target, starting the embedded PostgreSQL when it is the target.
+pub async fn connect(session: &mut Session, console: &Console, connections: usize) -> Result<Postgres> {
+    if let TargetOrigin::Embedded(root) = &session.origin {
+        let root = root.clone();
+        let cluster = tokio::task::spawn_blocking(move || crate::embedded_pg::ensure_running(&root))
+            .await
+            .map_err(|error| Error::new(ErrorKind::Embedded, error.to_string()))?
+            .map_err(|error| {
+                Error::new(ErrorKind::Embedded, error.message.clone()).maybe_hint(error.hint.clone())
+            })?;
+        session.target.port = cluster.port;
+        session.target.user = cluster.user.clone();
+        session.target.dbname = cluster.database.clone();
+        let state = if cluster.created_now {
+            "created and started"
+        } else if cluster.started_now {
+            "started"
+        } else {
+            "running"
+        };
+        console.info(&format!(
+            "No profiles.yml found: using the embedded PostgreSQL at {}:{} ({state}, data in {}).",
+            cluster.host,
+            cluster.port,
+            crate::error::display_path(&cluster.data_dir, &session.project.root).display()
+        ));
+    }
+    Postgres::connect(&session.target, connections).await
+}

@@ -1,0 +1,214 @@
+//! What every command starts from: the project read and parsed, the target resolved (a
+//! profile, or the embedded PostgreSQL when no profile exists), `--vars` parsed, the target
+//! directory, and the selection evaluated. Commands call these in order; nothing here runs SQL.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::cli::{IndirectSelectionArg, ProjectArgs, SelectionArgs};
+use crate::compile::jinja::context::TargetInfo;
+use crate::compile::{self, Manifest};
+use crate::console::Console;
+use crate::error::{Error, ErrorKind, Result, SourceLocation};
+use crate::graph::selector::{self, IndirectSelection, SelectableNode};
+use crate::project::profile::{self, PostgresTarget};
+use crate::project::yaml::{SourceFile, Yaml};
+use crate::project::{self, Project};
+
+/// Where the target came from.
+#[derive(Debug, Clone)]
+pub enum TargetOrigin {
+    /// A profiles.yml file.
+    Profile(PathBuf),
+    /// The embedded PostgreSQL under `.tmk/postgres` (started on demand).
+    Embedded(PathBuf),
+}
+
+/// A loaded project with its target.
+pub struct Session {
+    /// The project as read.
+    pub project: Project,
+    /// The connection settings (port 0 for an embedded cluster not started yet).
+    pub target: PostgresTarget,
+    /// Where the target came from.
+    pub origin: TargetOrigin,
+    /// The parsed project.
+    pub manifest: Manifest,
+    /// The target directory (absolute).
+    pub target_dir: PathBuf,
+}
+
+/// The schema the embedded default builds into.
+const EMBEDDED_SCHEMA: &str = "public";
+
+/// Read and parse the project named by `args`.
+pub fn load(args: &ProjectArgs, console: &Console) -> Result<Session> {
+    let project = project::load(&args.project_dir)?;
+    let (target, origin) = resolve_target(&project, args)?;
+    let cli_vars = parse_vars(args.vars.as_deref())?;
+    let info = target_info(&target);
+    let manifest = compile::parse(&project, info, cli_vars)?;
+    for warning in &manifest.warnings {
+        console.warn(warning);
+    }
+    let target_dir = match &args.target_path {
+        Some(path) => path.clone(),
+        None => project
+            .root
+            .join(project.file.target_path.as_deref().unwrap_or("target")),
+    };
+    Ok(Session {
+        project,
+        target,
+        origin,
+        manifest,
+        target_dir,
+    })
+}
+
+fn resolve_target(project: &Project, args: &ProjectArgs) -> Result<(PostgresTarget, TargetOrigin)> {
+    let candidates = profile::profile_candidates(args.profiles_dir.as_deref(), &project.root);
+    let Some(path) = candidates.iter().find(|path| crate::fs::is_file(path)) else {
+        if let Some(dir) = &args.profiles_dir {
+            return Err(Error::new(ErrorKind::Usage, format!("no profiles.yml in `{}`", dir.display()))
+                .hint("pass the directory that holds profiles.yml, or leave --profiles-dir out to use the embedded PostgreSQL"));
+        }
+        let root = project.root.join(".tmk").join("postgres");
+        return Ok((
+            embedded_target(args.target.as_deref(), 0),
+            TargetOrigin::Embedded(root),
+        ));
+    };
+    let text = crate::fs::read_text(path)?;
+    let rendered = render_profile(path, &text)?;
+    let file = SourceFile::new(path, Arc::from(rendered.as_str()));
+    let profile_name = project
+        .file
+        .profile
+        .clone()
+        .unwrap_or_else(|| project.file.name.value.clone());
+    let target = profile::read_target(&file, &profile_name, args.target.as_deref())?;
+    Ok((target, TargetOrigin::Profile(path.clone())))
+}
+
+/// The embedded cluster's target (port filled in once it runs).
+pub fn embedded_target(name: Option<&str>, port: u16) -> PostgresTarget {
+    PostgresTarget {
+        name: name.unwrap_or("embedded").to_string(),
+        profile_name: "embedded".to_string(),
+        host: "127.0.0.1".to_string(),
+        port,
+        user: "postgres".to_string(),
+        password: None,
+        dbname: "postgres".to_string(),
+        schema: EMBEDDED_SCHEMA.to_string(),
+        threads: 4,
+        connect_timeout: Some(10),
+        sslmode: None,
+        search_path: None,
+        role: None,
+        application_name: None,
+    }
+}
+
+/// profiles.yml is Jinja (`{{ env_var('X', 'd') }}`), rendered before it is read.
+fn render_profile(path: &Path, text: &Arc<str>) -> Result<String> {
+    if !text.contains("{{") && !text.contains("{%") {
+        return Ok(text.to_string());
+    }
+    compile::jinja::render_standalone(text).map_err(|(message, line)| {
+        Error::new(
+            ErrorKind::Project,
+            format!("cannot render `{}`: {message}", path.display()),
+        )
+        .at(SourceLocation::new(path, line, 1).with_text(text.clone()))
+    })
+}
+
+fn target_info(target: &PostgresTarget) -> TargetInfo {
+    TargetInfo {
+        name: target.name.clone(),
+        profile_name: target.profile_name.clone(),
+        kind: "postgres".to_string(),
+        database: target.dbname.clone(),
+        dbname: target.dbname.clone(),
+        schema: target.schema.clone(),
+        host: target.host.clone(),
+        user: target.user.clone(),
+        port: target.port,
+        threads: target.threads,
+    }
+}
+
+/// `--vars` as a mapping (YAML or JSON).
+fn parse_vars(vars: Option<&str>) -> Result<serde_json::Map<String, serde_json::Value>> {
+    let Some(text) = vars else {
+        return Ok(Default::default());
+    };
+    let file = SourceFile::new(Path::new("--vars"), Arc::from(text));
+    let parsed: Yaml = file.parse().map_err(|mut error| {
+        error.kind = ErrorKind::Usage;
+        error
+    })?;
+    match parsed.to_json() {
+        serde_json::Value::Object(map) => Ok(map),
+        _ => Err(Error::new(
+            ErrorKind::Usage,
+            format!("--vars must be a mapping, like '{{key: value}}', not `{text}`"),
+        )),
+    }
+}
+
+/// The selected node indices.
+pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
+    let nodes: Vec<SelectableNode> = manifest
+        .nodes
+        .iter()
+        .map(|node| SelectableNode {
+            name: &node.name,
+            resource_type: node.resource_type.as_str(),
+            package: &node.package,
+            fqn: &node.fqn,
+            path: &node.path,
+            tags: &node.tags,
+            config: &node.config,
+            source_name: node.source_name.as_deref(),
+            test_type: match (&node.test, node.resource_type) {
+                (Some(_), _) => Some("generic"),
+                (None, crate::compile::node::ResourceType::Test) => Some("singular"),
+                _ => None,
+            },
+            test_name: node.test.as_ref().map(|test| test.name.as_str()),
+        })
+        .collect();
+    let selection_error = |error: selector::SelectorError| {
+        let text: Arc<str> = Arc::from(error.argument.as_str());
+        Error::new(ErrorKind::Usage, format!("bad selector: {}", error.message))
+            .at(SourceLocation::new("--select", 1, error.column).with_text(text))
+            .maybe_hint(error.hint.clone())
+    };
+    let include = if args.select.is_empty() {
+        None
+    } else {
+        Some(selector::parse_selection(&args.select).map_err(selection_error)?)
+    };
+    let exclude = if args.exclude.is_empty() {
+        None
+    } else {
+        Some(selector::parse_selection(&args.exclude).map_err(selection_error)?)
+    };
+    let indirect = match args.indirect_selection {
+        IndirectSelectionArg::Eager => IndirectSelection::Eager,
+        IndirectSelectionArg::Cautious => IndirectSelection::Cautious,
+        IndirectSelectionArg::Buildable => IndirectSelection::Buildable,
+        IndirectSelectionArg::Empty => IndirectSelection::Empty,
+    };
+    selector::select(
+        &manifest.dag,
+        &nodes,
+        include.as_ref(),
+        exclude.as_ref(),
+        indirect,
+    )
+    .map_err(selection_error)
+}

@@ -1,0 +1,346 @@
+//! Node configs: the keys tmk knows, how layers merge (project tree → properties `config:` →
+//! in-file `config()`; `tags`, hooks and `meta` accumulate, other keys overwrite), the walk of
+//! the project file's config tree, and validation at that border (unknown keys are errors with
+//! a suggestion). It must not render Jinja or read files.
+
+use serde_json::{Map, Value};
+
+use crate::error::{Result, did_you_mean};
+use crate::project::yaml::{Pos, SourceFile, Yaml};
+
+/// A resolved config: key → JSON value, in the order keys were first set.
+pub type ConfigMap = Map<String, Value>;
+
+/// Keys that a node config may hold (dbt's, with tmk's own at the end).
+pub const CONFIG_KEYS: &[&str] = &[
+    "enabled",
+    "tags",
+    "pre-hook",
+    "post-hook",
+    "pre_hook",
+    "post_hook",
+    "database",
+    "schema",
+    "alias",
+    "persist_docs",
+    "full_refresh",
+    "meta",
+    "materialized",
+    "sql_header",
+    "on_schema_change",
+    "on_configuration_change",
+    "grants",
+    "packages",
+    "docs",
+    "contract",
+    "event_time",
+    "concurrent_batches",
+    "unique_key",
+    "incremental_strategy",
+    "batch_size",
+    "lookback",
+    "begin",
+    "incremental_predicates",
+    "merge_update_columns",
+    "merge_exclude_columns",
+    "indexes",
+    "unlogged",
+    "quoting",
+    "column_types",
+    "delimiter",
+    "quote_columns",
+    "strategy",
+    "updated_at",
+    "check_cols",
+    "hard_deletes",
+    "invalidate_hard_deletes",
+    "snapshot_meta_column_names",
+    "dbt_valid_to_current",
+    "target_schema",
+    "target_database",
+    "severity",
+    "warn_if",
+    "error_if",
+    "where",
+    "limit",
+    "fail_calc",
+    "store_failures",
+    "store_failures_as",
+    "access",
+    "group",
+    "bind",
+    "freshness",
+    "loaded_at_field",
+    "query_comment",
+    "watermark",
+    "dbml",
+    "quarantine",
+];
+
+/// Keys whose values accumulate across layers instead of overwriting.
+const LIST_ACCUMULATING: &[&str] = &["tags", "pre-hook", "post-hook"];
+
+/// Keys whose mapping values are configs even without a `+` in the project tree.
+const MAPPING_CONFIGS: &[&str] = &[
+    "meta",
+    "docs",
+    "persist_docs",
+    "grants",
+    "contract",
+    "quoting",
+    "column_types",
+    "freshness",
+    "snapshot_meta_column_names",
+];
+
+/// The materialisations tmk can build.
+pub const MATERIALIZATIONS: &[&str] = &[
+    "view",
+    "table",
+    "ephemeral",
+    "incremental",
+    "materialized_view",
+    "seed",
+    "snapshot",
+    "test",
+];
+
+/// Normalise a key: `pre_hook` → `pre-hook`.
+fn canonical_key(key: &str) -> &str {
+    match key {
+        "pre_hook" => "pre-hook",
+        "post_hook" => "post-hook",
+        other => other,
+    }
+}
+
+/// Check a key; the error names it and suggests the closest valid key.
+pub fn check_key(key: &str) -> std::result::Result<(), String> {
+    if CONFIG_KEYS.contains(&key) {
+        Ok(())
+    } else {
+        Err(did_you_mean(key, CONFIG_KEYS.iter().copied()).unwrap_or_default())
+    }
+}
+
+/// Merge `layer` over `base` with dbt's rules.
+pub fn merge_into(base: &mut ConfigMap, layer: &ConfigMap) {
+    for (key, value) in layer {
+        let key = canonical_key(key);
+        if LIST_ACCUMULATING.contains(&key) {
+            let mut items = as_string_list(base.get(key));
+            for item in as_string_list(Some(value)) {
+                if !items.contains(&item) {
+                    items.push(item);
+                }
+            }
+            base.insert(key.to_string(), Value::from(items));
+        } else if key == "meta"
+            && let (Some(Value::Object(existing)), Value::Object(new)) = (base.get_mut(key), value)
+        {
+            for (meta_key, meta_value) in new {
+                existing.insert(meta_key.clone(), meta_value.clone());
+            }
+        } else {
+            base.insert(key.to_string(), value.clone());
+        }
+    }
+}
+
+/// A string or list of strings as a list.
+pub fn as_string_list(value: Option<&Value>) -> Vec<String> {
+    match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(text)) => vec![text.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(text) => text.clone(),
+                other => other.to_string(),
+            })
+            .collect(),
+        Some(other) => vec![other.to_string()],
+    }
+}
+
+/// Read a `config:` mapping from properties YAML, checking every key.
+pub fn from_yaml_mapping(file: &SourceFile, value: &Yaml, pos: Pos) -> Result<ConfigMap> {
+    let entries = value
+        .as_map()
+        .ok_or_else(|| file.error(pos, "`config` must be a mapping"))?;
+    let mut config = ConfigMap::new();
+    for entry in entries {
+        let key = entry.key.trim_start_matches('+');
+        check_key(key).map_err(|hint| {
+            file.error(entry.key_pos, format!("unknown config key `{key}`"))
+                .maybe_hint(Some(hint).filter(|hint| !hint.is_empty()))
+        })?;
+        config.insert(canonical_key(key).to_string(), entry.value.to_json());
+    }
+    validate_values(&config).map_err(|message| file.error(pos, message))?;
+    Ok(config)
+}
+
+/// Validate the values of known keys (types and enumerations).
+pub fn validate_values(config: &ConfigMap) -> std::result::Result<(), String> {
+    if let Some(value) = config.get("materialized") {
+        let name = value.as_str().unwrap_or_default();
+        if !MATERIALIZATIONS.contains(&name) {
+            let hint = did_you_mean(name, MATERIALIZATIONS.iter().copied())
+                .map(|hint| format!(" ({hint})"))
+                .unwrap_or_default();
+            return Err(format!("unknown materialization `{}`{hint}", value_text(value)));
+        }
+    }
+    if let Some(value) = config.get("enabled")
+        && !value.is_boolean()
+    {
+        return Err(format!(
+            "`enabled` must be true or false, not `{}`",
+            value_text(value)
+        ));
+    }
+    if let Some(value) = config.get("severity") {
+        let severity = value.as_str().unwrap_or_default().to_ascii_lowercase();
+        if severity != "warn" && severity != "error" {
+            return Err(format!(
+                "`severity` must be `warn` or `error`, not `{}`",
+                value_text(value)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The configs that the project file's tree gives a node at `fqn` ([package, folders.., name]).
+pub fn from_project_tree(file: &SourceFile, tree: &Yaml, fqn: &[String]) -> Result<ConfigMap> {
+    let mut config = ConfigMap::new();
+    let mut level = Some(tree);
+    let mut depth = 0;
+    while let Some(node) = level {
+        let Some(entries) = node.as_map() else { break };
+        let mut next = None;
+        let mut layer = ConfigMap::new();
+        for entry in entries {
+            match classify(entry) {
+                TreeKey::Config(key) => {
+                    check_key(key).map_err(|hint| {
+                        file.error(entry.key_pos, format!("unknown config key `{key}`"))
+                            .maybe_hint(Some(hint).filter(|hint| !hint.is_empty()))
+                            .detail("a key with a leading `+` or a non-mapping value is a config; a mapping without `+` is a folder")
+                    })?;
+                    layer.insert(canonical_key(key).to_string(), entry.value.to_json());
+                }
+                TreeKey::Folder => {
+                    if fqn.get(depth) == Some(&entry.key) {
+                        next = Some(&entry.value);
+                    }
+                }
+            }
+        }
+        validate_values(&layer)
+            .map_err(|message| file.error(entries.first().map_or(Pos::default(), |e| e.key_pos), message))?;
+        merge_into(&mut config, &layer);
+        level = next;
+        depth += 1;
+    }
+    Ok(config)
+}
+
+/// Check the whole config tree of the project file once (every config key valid).
+pub fn check_project_tree(file: &SourceFile, tree: &Yaml) -> Result<()> {
+    let Some(entries) = tree.as_map() else {
+        return Ok(());
+    };
+    for entry in entries {
+        match classify(entry) {
+            TreeKey::Config(key) => check_key(key).map_err(|hint| {
+                file.error(entry.key_pos, format!("unknown config key `{key}`"))
+                    .maybe_hint(Some(hint).filter(|hint| !hint.is_empty()))
+            })?,
+            TreeKey::Folder => check_project_tree(file, &entry.value)?,
+        }
+    }
+    Ok(())
+}
+
+enum TreeKey<'a> {
+    Config(&'a str),
+    Folder,
+}
+
+fn classify(entry: &crate::project::yaml::YamlEntry) -> TreeKey<'_> {
+    if let Some(key) = entry.key.strip_prefix('+') {
+        return TreeKey::Config(key);
+    }
+    let is_mapping = matches!(entry.value, Yaml::Map(_));
+    if !is_mapping || MAPPING_CONFIGS.contains(&entry.key.as_str()) {
+        TreeKey::Config(&entry.key)
+    } else {
+        TreeKey::Folder
+    }
+}
+
+/// Read a typed view of common keys.
+pub trait ConfigExt {
+    /// A string value.
+    fn text(&self, key: &str) -> Option<&str>;
+    /// A boolean value with a default.
+    fn flag(&self, key: &str, default: bool) -> bool;
+}
+
+impl ConfigExt for ConfigMap {
+    fn text(&self, key: &str) -> Option<&str> {
+        self.get(key).and_then(Value::as_str)
+    }
+
+    fn flag(&self, key: &str, default: bool) -> bool {
+        self.get(key).and_then(Value::as_bool).unwrap_or(default)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(value: Value) -> ConfigMap {
+        value.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn tags_and_hooks_accumulate_other_keys_overwrite() {
+        let mut base = map(json!({"tags": ["a"], "materialized": "view", "post-hook": "x"}));
+        merge_into(
+            &mut base,
+            &map(json!({"tags": "b", "materialized": "table", "post_hook": ["y"]})),
+        );
+        assert_eq!(
+            Value::Object(base),
+            json!({"tags": ["a", "b"], "materialized": "table", "post-hook": ["x", "y"]})
+        );
+    }
+
+    #[test]
+    fn unknown_key_suggests_the_closest() {
+        assert_eq!(
+            check_key("materialised"),
+            Err("did you mean `materialized`?".to_string())
+        );
+        assert!(check_key("materialized").is_ok());
+    }
+
+    #[test]
+    fn unknown_materialization_is_rejected() {
+        let config = map(json!({"materialized": "tabel"}));
+        let message = validate_values(&config).err().unwrap_or_default();
+        assert_eq!(message, "unknown materialization `tabel` (did you mean `table`?)");
+    }
+}

@@ -1,0 +1,257 @@
+//! Macros, dbt-style: every macro of every file is callable by name from any template, and
+//! `return(x)` makes a macro call evaluate to `x`. All macro files (tmk's built-in test macros
+//! first, then the project's) are joined into one module template, each `{% macro name %}`
+//! renamed `tmk_macro__name` (and `{% test name %}` blocks turned into `test_name` macros). Each
+//! render imports the module and registers the macro values in `Captured`; a Rust function
+//! under each real name calls the registered macro and applies `return`. This module owns that
+//! scheme and the line map from the joined module back to the macro files. It must not read files.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use minijinja::value::{Object, Rest, Value};
+use minijinja::{Environment, Error as JinjaError, State};
+
+use super::context::{captured, jinja_error};
+use crate::error::{Error, ErrorKind, Result, SourceLocation};
+use crate::project::ProjectFile;
+
+/// The name of the joined macro module template.
+pub const MODULE_NAME: &str = "__tmk_macros__";
+const PREFIX: &str = "tmk_macro__";
+const BUILTIN_MACROS: &str = include_str!("builtin_macros.sql");
+const BUILTIN_PATH: &str = "<tmk built-in macros>";
+
+/// One file's part of the joined module.
+#[derive(Debug, Clone)]
+struct Segment {
+    path: String,
+    first_line: usize,
+    line_count: usize,
+    text: Arc<str>,
+}
+
+/// The joined macro module and what it defines.
+#[derive(Debug, Clone)]
+pub struct MacroModule {
+    /// The module's template source.
+    pub source: String,
+    /// Every macro name, sorted (without the internal prefix).
+    pub names: Vec<String>,
+    /// Macro name → the file that defines it (for artifacts).
+    pub origins: Vec<(String, String)>,
+    segments: Vec<Segment>,
+}
+
+impl MacroModule {
+    /// Join the built-in macros and the project's macro files.
+    pub fn assemble(files: &[ProjectFile]) -> Result<MacroModule> {
+        let mut module = MacroModule {
+            source: String::new(),
+            names: Vec::new(),
+            origins: Vec::new(),
+            segments: Vec::new(),
+        };
+        let mut project_names = BTreeSet::new();
+        module.append(BUILTIN_PATH, Arc::from(BUILTIN_MACROS), &mut BTreeSet::new())?;
+        for file in files {
+            module.append(&file.relative_path, file.text.clone(), &mut project_names)?;
+        }
+        module.names.sort();
+        module.names.dedup();
+        Ok(module)
+    }
+
+    fn append(&mut self, path: &str, text: Arc<str>, seen: &mut BTreeSet<String>) -> Result<()> {
+        let (renamed, defined) = rename_macros(&text);
+        for (name, line) in defined {
+            if !seen.insert(name.clone()) {
+                let location = SourceLocation::new(path, line, 1).with_text(text.clone());
+                return Err(
+                    Error::new(ErrorKind::Project, format!("macro `{name}` is defined twice"))
+                        .at(location)
+                        .hint("macro names are global, as in dbt: rename one of them"),
+                );
+            }
+            self.origins.push((name.clone(), path.to_string()));
+            self.names.push(name);
+        }
+        let first_line = self.source.matches('\n').count() + 1;
+        let line_count = renamed.matches('\n').count() + 1;
+        self.source.push_str(&renamed);
+        self.source.push('\n');
+        self.segments.push(Segment {
+            path: path.to_string(),
+            first_line,
+            line_count,
+            text,
+        });
+        Ok(())
+    }
+
+    /// The first line of every template: import the module and register its macros.
+    pub fn template_prefix(&self) -> String {
+        if self.names.is_empty() {
+            return String::new();
+        }
+        let internal: Vec<String> = self.names.iter().map(|name| format!("{PREFIX}{name}")).collect();
+        let list = internal.join(", ");
+        format!("{{% from '{MODULE_NAME}' import {list} %}}{{{{ __tmk_register({list}) }}}}")
+    }
+
+    /// Map a line of the joined module to the macro file and line it came from.
+    pub fn locate(&self, line: usize, column: usize) -> SourceLocation {
+        self.segments
+            .iter()
+            .find(|segment| line >= segment.first_line && line < segment.first_line + segment.line_count)
+            .map(|segment| {
+                SourceLocation::new(&segment.path, line - segment.first_line + 1, column)
+                    .with_text(segment.text.clone())
+            })
+            .unwrap_or_else(|| SourceLocation::new(MODULE_NAME, line, column))
+    }
+
+    /// Register the module template, `__tmk_register` and one wrapper function per macro.
+    pub fn register(&self, env: &mut Environment<'static>) -> Result<()> {
+        env.add_function("__tmk_register", register_macros);
+        for name in &self.names {
+            env.add_global(name.clone(), macro_reference(name.clone()));
+        }
+        env.add_template_owned(MODULE_NAME, self.source.clone())
+            .map_err(|error| {
+                let location = error.line().map(|line| self.locate(line, 1));
+                let mut tmk_error = Error::new(
+                    ErrorKind::Compilation,
+                    format!(
+                        "macro syntax error: {}",
+                        error.detail().unwrap_or("invalid template")
+                    ),
+                );
+                if let Some(location) = location {
+                    tmk_error = tmk_error.at(location);
+                }
+                tmk_error
+            })
+    }
+}
+
+fn register_macros(state: &mut State, macros: Rest<Value>) -> Result<String, JinjaError> {
+    let registry = &mut captured(state).macros;
+    for value in macros.0 {
+        let name = value
+            .get_attr("name")
+            .ok()
+            .and_then(|name| name.as_str().map(str::to_string))
+            .unwrap_or_default();
+        if let Some(name) = name.strip_prefix(PREFIX) {
+            registry.insert(name.to_string(), value);
+        }
+    }
+    Ok(String::new())
+}
+
+/// Call the macro `name` with `args`, returning its `return()` value or its output.
+pub fn call_macro(state: &mut State, name: &str, args: &[Value]) -> Result<Value, JinjaError> {
+    let macro_value = captured(state)
+        .macros
+        .get(name)
+        .cloned()
+        .ok_or_else(|| jinja_error(format!("macro `{name}` is not available here")))?;
+    captured(state).returns.push(None);
+    let output = macro_value.call(state, args);
+    let returned = captured(state).returns.pop().flatten();
+    let output = output?;
+    Ok(returned.unwrap_or(output))
+}
+
+/// A callable value that calls the macro `name` (what `adapter.dispatch` returns).
+pub fn macro_reference(name: String) -> Value {
+    Value::from_object(MacroReference { name })
+}
+
+#[derive(Debug)]
+struct MacroReference {
+    name: String,
+}
+
+impl Object for MacroReference {
+    fn call(self: &Arc<Self>, state: &mut State<'_, '_>, args: &[Value]) -> Result<Value, JinjaError> {
+        call_macro(state, &self.name, args)
+    }
+}
+
+/// Rename `{% macro name(` to the internal name and `{% test name(` .. `{% endtest %}` to a
+/// `test_name` macro, keeping every line where it was. Returns the new text and the defined
+/// macro names with their lines.
+fn rename_macros(text: &str) -> (String, Vec<(String, usize)>) {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut defined = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{%") {
+        out.push_str(&rest[..start]);
+        let tag = &rest[start..];
+        let body_offset = 2 + usize::from(tag[2..].starts_with('-'));
+        let after_open = &tag[body_offset..];
+        let trimmed = after_open.trim_start();
+        let leading = &after_open[..after_open.len() - trimmed.len()];
+        let keyword_len = trimmed
+            .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+            .unwrap_or(trimmed.len());
+        let keyword = &trimmed[..keyword_len];
+        let line = text[..text.len() - rest.len() + start].matches('\n').count() + 1;
+        out.push_str(&tag[..body_offset]);
+        out.push_str(leading);
+        let after_keyword = &trimmed[keyword_len..];
+        match keyword {
+            "macro" | "test" => {
+                let name_part = after_keyword.trim_start();
+                let spaces = &after_keyword[..after_keyword.len() - name_part.len()];
+                let name_len = name_part
+                    .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                    .unwrap_or(name_part.len());
+                let name = &name_part[..name_len];
+                let full_name = if keyword == "test" {
+                    format!("test_{name}")
+                } else {
+                    name.to_string()
+                };
+                out.push_str("macro");
+                out.push_str(spaces);
+                out.push_str(PREFIX);
+                out.push_str(&full_name);
+                defined.push((full_name, line));
+                rest = &name_part[name_len..];
+            }
+            "endtest" => {
+                out.push_str("endmacro");
+                rest = after_keyword;
+            }
+            _ => {
+                out.push_str(keyword);
+                rest = after_keyword;
+            }
+        }
+    }
+    out.push_str(rest);
+    (out, defined)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rename_macros;
+
+    #[test]
+    fn macros_and_test_blocks_are_renamed_in_place() {
+        let (text, names) = rename_macros(
+            "{% macro a(x) %}\n{{ x }}{% endmacro %}\n{%- test positive(model, column_name) -%}\nselect 1\n{%- endtest %}",
+        );
+        assert_eq!(
+            text,
+            "{% macro tmk_macro__a(x) %}\n{{ x }}{% endmacro %}\n{%- macro tmk_macro__test_positive(model, column_name) -%}\nselect 1\n{%- endmacro %}"
+        );
+        assert_eq!(
+            names,
+            vec![("a".to_string(), 1), ("test_positive".to_string(), 3)]
+        );
+    }
+}

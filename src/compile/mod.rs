@@ -1,0 +1,239 @@
+//! Compiling a project: owns the two Jinja passes and the resolved node list.
+//! Parse pass (`parse`): every model, test and analysis is rendered with `execute = false` to
+//! capture its `config()`, `ref()` and `source()` calls; configs are merged (project tree →
+//! properties → in-file), relations named (`generate_schema_name`), refs resolved and the DAG
+//! built. Compile pass (`Manifest::compile`): the selected nodes are rendered with
+//! `execute = true` against the real relations, in parallel, and ephemeral models are injected
+//! as CTEs. Pure: it reaches a database only through `JinjaDatabase`.
+
+pub mod config;
+pub mod ephemeral;
+pub mod generic_tests;
+pub mod jinja;
+pub mod node;
+mod parse;
+
+use crate::compile::jinja::context::FromSerde;
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use minijinja::value::Value;
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::graph::Dag;
+use jinja::Jinja;
+use jinja::context::{JinjaDatabase, Lookup, RenderContext, TargetInfo};
+use jinja::relation::RelationValue;
+use node::{Materialization, Node, Relation, ResourceType};
+
+pub use parse::parse;
+
+/// The parsed project: nodes with resolved configs and relations, and their graph.
+pub struct Manifest {
+    /// The project's name.
+    pub project_name: String,
+    /// The project directory.
+    pub root: PathBuf,
+    /// Every enabled node.
+    pub nodes: Vec<Node>,
+    /// Dependencies between the nodes (indices into `nodes`).
+    pub dag: Dag,
+    /// The rendering environment.
+    pub jinja: Jinja,
+    /// The target.
+    pub target: Arc<TargetInfo>,
+    /// Vars (project and command line).
+    pub vars: Arc<serde_json::Map<String, serde_json::Value>>,
+    /// Docs blocks.
+    pub docs: Arc<HashMap<String, String>>,
+    /// Where refs and sources point.
+    pub lookup: Arc<Lookup>,
+    /// Non-fatal problems found while parsing.
+    pub warnings: Vec<Error>,
+    /// `on-run-start` hooks.
+    pub on_run_start: Vec<String>,
+    /// `on-run-end` hooks.
+    pub on_run_end: Vec<String>,
+}
+
+/// What the compile pass needs to know about the database.
+pub struct CompileEnvironment<'a> {
+    /// For run_query, statement and introspection.
+    pub database: Option<Arc<dyn JinjaDatabase>>,
+    /// Kinds of existing relations (for `is_incremental()`); empty without a database.
+    pub existing: &'a HashMap<Relation, String>,
+    /// `--full-refresh`.
+    pub full_refresh: bool,
+}
+
+impl Manifest {
+    /// Index of the node with `unique_id`.
+    pub fn index_of(&self, unique_id: &str) -> Option<usize> {
+        self.nodes.iter().position(|node| node.unique_id == unique_id)
+    }
+
+    /// Render the selected nodes (and the ephemeral models they use). Returns per-node errors;
+    /// the nodes that compiled have `compiled_sql` set.
+    pub fn compile(&mut self, selected: &[usize], environment: &CompileEnvironment) -> Vec<(usize, Error)> {
+        let mut wanted: Vec<usize> = selected
+            .iter()
+            .copied()
+            .filter(|&index| self.has_sql(index))
+            .collect();
+        for index in self.ephemeral_ancestors_of(selected) {
+            if !wanted.contains(&index) {
+                wanted.push(index);
+            }
+        }
+        let results: Vec<(usize, Result<String>)> = wanted
+            .par_iter()
+            .map(|&index| (index, self.render_node(index, environment)))
+            .collect();
+        let mut errors = Vec::new();
+        for (index, result) in results {
+            match result {
+                Ok(sql) => self.nodes[index].compiled_sql = Some(sql),
+                Err(error) => {
+                    self.nodes[index].compile_error = Some(error.clone());
+                    errors.push((index, error));
+                }
+            }
+        }
+        for &index in selected {
+            if let Some(sql) = &self.nodes[index].compiled_sql {
+                let ctes = self.ephemeral_ctes(index);
+                if !ctes.is_empty() {
+                    let injected = ephemeral::inject_ctes(sql, &ctes);
+                    self.nodes[index].compiled_sql = Some(injected);
+                }
+            }
+        }
+        errors
+    }
+
+    fn has_sql(&self, index: usize) -> bool {
+        matches!(
+            self.nodes[index].resource_type,
+            ResourceType::Model | ResourceType::Test | ResourceType::Analysis | ResourceType::Snapshot
+        )
+    }
+
+    fn ephemeral_ancestors_of(&self, selected: &[usize]) -> Vec<usize> {
+        let mut found = Vec::new();
+        let mut stack: Vec<usize> = selected.to_vec();
+        while let Some(index) = stack.pop() {
+            for &parent in &self.nodes[index].depends_on {
+                if self.nodes[parent].materialized == Materialization::Ephemeral && !found.contains(&parent) {
+                    found.push(parent);
+                    stack.push(parent);
+                }
+            }
+        }
+        found
+    }
+
+    /// The (CTE name, SQL) of every ephemeral model `index` uses, dependencies first.
+    fn ephemeral_ctes(&self, index: usize) -> Vec<(String, String)> {
+        let mut ordered = Vec::new();
+        self.collect_ctes(index, &mut ordered);
+        ordered
+            .into_iter()
+            .filter_map(|parent| {
+                let node = &self.nodes[parent];
+                node.compiled_sql
+                    .as_ref()
+                    .map(|sql| (ephemeral::cte_name(&node.name), sql.clone()))
+            })
+            .collect()
+    }
+
+    fn collect_ctes(&self, index: usize, ordered: &mut Vec<usize>) {
+        for &parent in &self.nodes[index].depends_on {
+            if self.nodes[parent].materialized == Materialization::Ephemeral && !ordered.contains(&parent) {
+                self.collect_ctes(parent, ordered);
+                ordered.push(parent);
+            }
+        }
+    }
+
+    fn render_node(&self, index: usize, environment: &CompileEnvironment) -> Result<String> {
+        let node = &self.nodes[index];
+        let is_incremental = node.materialized == Materialization::Incremental
+            && !node.full_refresh(environment.full_refresh)
+            && node.relation.as_ref().is_some_and(|relation| {
+                environment.existing.get(relation).map(String::as_str) == Some("table")
+            });
+        let context = RenderContext {
+            target: self.target.clone(),
+            vars: self.vars.clone(),
+            lookup: Some(self.lookup.clone()),
+            node_config: node.config.clone(),
+            execute: true,
+            is_incremental,
+            database: environment.database.clone(),
+            docs: self.docs.clone(),
+        };
+        let this = match &node.relation {
+            Some(relation) => RelationValue::value(relation.clone(), None),
+            None => RelationValue::cte(&node.name, ephemeral::cte_name(&node.name)),
+        };
+        let extra = self.common_context(node, this, true);
+        let extra: Vec<(&str, Value)> = extra.iter().map(|(key, value)| (*key, value.clone())).collect();
+        let rendered = if node.test.is_some() {
+            self.jinja
+                .render_str(&node.path, &node.raw_code, context, &extra)?
+        } else {
+            self.jinja.render(&node.path, &node.raw_code, context, &extra)?
+        };
+        Ok(rendered.output)
+    }
+
+    /// The variables every render sees besides the tmk context.
+    fn common_context(&self, node: &Node, this: Value, execute: bool) -> Vec<(&'static str, Value)> {
+        common_context(&self.target, &self.project_name, node, this, execute)
+    }
+}
+
+/// The variables every render sees: this, target, execute, model, project_name, flags...
+fn common_context(
+    target: &TargetInfo,
+    project_name: &str,
+    node: &Node,
+    this: Value,
+    execute: bool,
+) -> Vec<(&'static str, Value)> {
+    vec![
+        ("this", this),
+        ("target", Value::from_serde(target)),
+        ("execute", Value::from(execute)),
+        ("project_name", Value::from(project_name.to_string())),
+        (
+            "model",
+            Value::from_pairs([
+                ("name", Value::from(node.name.clone())),
+                ("unique_id", Value::from(node.unique_id.clone())),
+                ("resource_type", Value::from(node.resource_type.as_str())),
+                ("package_name", Value::from(node.package.clone())),
+                ("original_file_path", Value::from(node.path.clone())),
+                ("config", Value::from_serde(&node.config)),
+                ("tags", Value::from(node.tags.clone())),
+            ]),
+        ),
+        (
+            "flags",
+            Value::from_pairs([
+                ("FULL_REFRESH", Value::from(false)),
+                ("WHICH", Value::from("run")),
+            ]),
+        ),
+        (
+            "graph",
+            Value::from_pairs([("nodes", Value::from(Vec::<Value>::new()))]),
+        ),
+        ("invocation_id", Value::from(crate::invocation::id())),
+        ("run_started_at", Value::from(crate::invocation::started_at())),
+        ("dbt_version", Value::from("1.10.0")),
+    ]
+}

@@ -1,0 +1,949 @@
+//! The parse pass: turn the raw project into nodes with resolved configs, relations and
+//! dependencies, and build the DAG. Models, singular tests and analyses are rendered once with
+//! `execute = false` (in parallel) to capture their `config()`, `ref()` and `source()` calls;
+//! properties YAML adds descriptions, columns, configs and generic tests. Every user mistake
+//! found here is an error located in its file.
+
+use crate::compile::jinja::context::FromSerde;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use minijinja::value::Value;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use super::config::{self, ConfigExt, ConfigMap};
+use super::generic_tests::{self, GenericTest, TestTarget};
+use super::jinja::context::{Captured, Lookup, RefTarget, RenderContext, TargetInfo};
+use super::jinja::macros::MacroModule;
+use super::jinja::relation::RelationValue;
+use super::jinja::{Jinja, TemplateSource};
+use super::node::{ColumnInfo, Materialization, Node, Relation, ResourceType, TestMetadata};
+use super::{Manifest, common_context, ephemeral};
+use crate::error::{Error, ErrorKind, Result, SourceLocation, did_you_mean};
+use crate::graph::Dag;
+use crate::project::properties::{RawColumn, RawNodeProperties};
+use crate::project::yaml::{Pos, SourceFile, Yaml};
+use crate::project::{Project, ProjectFile};
+
+/// A node before its relation and dependencies are known.
+struct Draft {
+    node: Node,
+    refs: Vec<(String, Option<String>)>,
+    sources: Vec<(String, String)>,
+    /// Where to point errors about this node's refs.
+    source_file: Option<SourceFile>,
+}
+
+/// Parse the project for `target` with command-line `cli_vars`.
+pub fn parse(
+    project: &Project,
+    target: TargetInfo,
+    cli_vars: serde_json::Map<String, serde_json::Value>,
+) -> Result<Manifest> {
+    let project_name = project.file.name.value.clone();
+    check_trees(project)?;
+    let target = Arc::new(target);
+    let vars = Arc::new(merge_vars(project, &project_name, cli_vars));
+    let docs: Arc<HashMap<String, String>> = Arc::new(
+        project
+            .docs
+            .iter()
+            .map(|block| (block.name.clone(), block.text.clone()))
+            .collect(),
+    );
+    let macros = MacroModule::assemble(&project.macros)?;
+    let templates = project
+        .models
+        .iter()
+        .chain(&project.singular_tests)
+        .chain(&project.analyses)
+        .map(|file| TemplateSource {
+            name: file.relative_path.clone(),
+            text: file.text.clone(),
+        })
+        .collect();
+    let jinja = Jinja::new(macros, templates)?;
+    let parser = Parser {
+        project,
+        project_name: &project_name,
+        target: &target,
+        vars: &vars,
+        docs: &docs,
+        jinja: &jinja,
+        properties: index_properties(project)?,
+    };
+    let mut drafts = Vec::new();
+    drafts.extend(parser.sql_nodes(&project.models, ResourceType::Model)?);
+    drafts.extend(parser.seeds()?);
+    drafts.extend(parser.sources()?);
+    drafts.extend(parser.sql_nodes(&project.singular_tests, ResourceType::Test)?);
+    drafts.extend(parser.sql_nodes(&project.analyses, ResourceType::Analysis)?);
+    let generic = parser.generic_tests(&drafts)?;
+    drafts.extend(generic);
+    let warnings = parser.unused_properties(&drafts);
+    drafts.retain(|draft| draft.node.config.flag("enabled", true));
+    parser.name_relations(&mut drafts)?;
+    let lookup = Arc::new(build_lookup(&drafts)?);
+    let (nodes, edges) = resolve_dependencies(drafts, &lookup)?;
+    let dag = Dag::new(nodes.len(), &edges).map_err(|cycle| cycle_error(&nodes, &cycle.path))?;
+    Ok(Manifest {
+        project_name,
+        root: project.root.clone(),
+        nodes,
+        dag,
+        jinja,
+        target,
+        vars,
+        docs,
+        lookup,
+        warnings,
+        on_run_start: project.file.on_run_start.to_vec(),
+        on_run_end: project.file.on_run_end.to_vec(),
+    })
+}
+
+fn check_trees(project: &Project) -> Result<()> {
+    let file = &project.file;
+    for tree in [
+        &file.models,
+        &file.seeds,
+        &file.snapshots,
+        &file.data_tests,
+        &file.tests,
+        &file.sources,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        config::check_project_tree(&project.file_source, &tree.value)?;
+    }
+    Ok(())
+}
+
+/// Project vars (global, then scoped to this project), then `--vars`.
+fn merge_vars(
+    project: &Project,
+    project_name: &str,
+    cli_vars: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut vars = serde_json::Map::new();
+    if let Some(serde_json::Value::Object(project_vars)) = project.file.vars.as_ref().map(Yaml::to_json) {
+        for (key, value) in &project_vars {
+            if key != project_name {
+                vars.insert(key.clone(), value.clone());
+            }
+        }
+        if let Some(serde_json::Value::Object(scoped)) = project_vars.get(project_name) {
+            vars.extend(scoped.clone());
+        }
+    }
+    vars.extend(cli_vars);
+    vars
+}
+
+/// Properties by (resource type, name), with the file they came from.
+type PropertiesIndex<'p> = HashMap<(ResourceType, String), (&'p SourceFile, &'p RawNodeProperties, Pos)>;
+
+fn index_properties(project: &Project) -> Result<PropertiesIndex<'_>> {
+    let mut index = PropertiesIndex::new();
+    for file in &project.properties {
+        let groups = [
+            (ResourceType::Model, &file.content.models),
+            (ResourceType::Seed, &file.content.seeds),
+            (ResourceType::Snapshot, &file.content.snapshots),
+            (ResourceType::Analysis, &file.content.analyses),
+        ];
+        for (kind, entries) in groups {
+            for entry in entries {
+                let pos = pos_of(&entry.value.name);
+                let key = (kind, entry.value.name.value.clone());
+                if let Some((other, _, _)) = index.get(&key) {
+                    return Err(file
+                        .source
+                        .error(pos, format!("{} `{}` is described twice", kind.as_str(), key.1))
+                        .detail(format!("also in `{}`", other.path.display())));
+                }
+                index.insert(key, (&file.source, &entry.value, pos));
+            }
+        }
+    }
+    Ok(index)
+}
+
+fn pos_of<T>(spanned: &serde_saphyr::Spanned<T>) -> Pos {
+    Pos {
+        line: spanned.referenced.line() as usize,
+        column: spanned.referenced.column() as usize,
+    }
+}
+
+struct Parser<'p> {
+    project: &'p Project,
+    project_name: &'p str,
+    target: &'p Arc<TargetInfo>,
+    vars: &'p Arc<serde_json::Map<String, serde_json::Value>>,
+    docs: &'p Arc<HashMap<String, String>>,
+    jinja: &'p Jinja,
+    properties: PropertiesIndex<'p>,
+}
+
+impl Parser<'_> {
+    fn parse_context(&self, node_config: ConfigMap) -> RenderContext {
+        RenderContext {
+            target: self.target.clone(),
+            vars: self.vars.clone(),
+            lookup: None,
+            node_config,
+            execute: false,
+            is_incremental: false,
+            database: None,
+            docs: self.docs.clone(),
+        }
+    }
+
+    fn tree(&self, resource_type: ResourceType) -> Option<&Yaml> {
+        let file = &self.project.file;
+        let tree = match resource_type {
+            ResourceType::Model => file.models.as_ref(),
+            ResourceType::Seed => file.seeds.as_ref(),
+            ResourceType::Snapshot => file.snapshots.as_ref(),
+            ResourceType::Test => file.data_tests.as_ref().or(file.tests.as_ref()),
+            ResourceType::Source => file.sources.as_ref(),
+            ResourceType::Analysis => file.analyses.as_ref(),
+        };
+        tree.map(|tree| &tree.value)
+    }
+
+    fn tree_config(&self, resource_type: ResourceType, fqn: &[String]) -> Result<ConfigMap> {
+        match self.tree(resource_type) {
+            Some(tree) => config::from_project_tree(&self.project.file_source, tree, fqn),
+            None => Ok(ConfigMap::new()),
+        }
+    }
+
+    fn fqn(&self, file: &ProjectFile) -> Vec<String> {
+        let mut fqn = vec![self.project_name.to_string()];
+        fqn.extend(file.folders.iter().cloned());
+        fqn.push(file.stem.clone());
+        fqn
+    }
+
+    /// Models, singular tests and analyses: render once to capture configs, refs and sources.
+    fn sql_nodes(&self, files: &[ProjectFile], resource_type: ResourceType) -> Result<Vec<Draft>> {
+        files
+            .par_iter()
+            .map(|file| self.sql_node(file, resource_type))
+            .collect()
+    }
+
+    fn sql_node(&self, file: &ProjectFile, resource_type: ResourceType) -> Result<Draft> {
+        let fqn = self.fqn(file);
+        let mut node_config = self.tree_config(resource_type, &fqn)?;
+        let properties = self.properties.get(&(resource_type, file.stem.clone()));
+        if let Some((source, raw, _)) = properties
+            && let Some(raw_config) = &raw.config
+        {
+            config::merge_into(
+                &mut node_config,
+                &config::from_yaml_mapping(source, &raw_config.value, pos_of(raw_config))?,
+            );
+        }
+        let unique_id = format!("{}.{}.{}", resource_type.as_str(), self.project_name, file.stem);
+        let mut node = self.new_node(
+            unique_id,
+            resource_type,
+            file.stem.clone(),
+            fqn,
+            file.relative_path.clone(),
+            file.text.clone(),
+        );
+        node.config = node_config.clone();
+        let context = self.parse_context(node_config);
+        let this = RelationValue::value(self.default_relation(&file.stem), None);
+        let extra = common_context(self.target, self.project_name, &node, this, false);
+        let rendered = self
+            .jinja
+            .render(&file.relative_path, &file.text, context, &extra)?;
+        let captured: Captured = rendered.captured;
+        config::merge_into(&mut node.config, &captured.config);
+        let default_materialization = match resource_type {
+            ResourceType::Model => "view",
+            ResourceType::Test => "test",
+            _ => "none",
+        };
+        let materialized = node
+            .config
+            .text("materialized")
+            .unwrap_or(default_materialization)
+            .to_string();
+        node.config.insert(
+            "materialized".to_string(),
+            serde_json::Value::from(materialized.clone()),
+        );
+        node.materialized = Materialization::parse(&materialized);
+        node.needs_database = captured.used_database;
+        if let Some((source, raw, _)) = properties {
+            self.apply_properties(&mut node, source, raw)?;
+        }
+        finish_config(&mut node);
+        Ok(Draft {
+            node,
+            refs: captured
+                .refs
+                .into_iter()
+                .map(|call| (call.name, call.package))
+                .collect(),
+            sources: captured.sources,
+            source_file: Some(SourceFile::new(
+                std::path::Path::new(&file.relative_path),
+                file.text.clone(),
+            )),
+        })
+    }
+
+    fn seeds(&self) -> Result<Vec<Draft>> {
+        self.project
+            .seeds
+            .iter()
+            .map(|file| {
+                let fqn = self.fqn(file);
+                let mut node_config = self.tree_config(ResourceType::Seed, &fqn)?;
+                let unique_id = format!("seed.{}.{}", self.project_name, file.stem);
+                let properties = self.properties.get(&(ResourceType::Seed, file.stem.clone()));
+                if let Some((source, raw, _)) = properties
+                    && let Some(raw_config) = &raw.config
+                {
+                    config::merge_into(
+                        &mut node_config,
+                        &config::from_yaml_mapping(source, &raw_config.value, pos_of(raw_config))?,
+                    );
+                }
+                let mut node = self.new_node(
+                    unique_id,
+                    ResourceType::Seed,
+                    file.stem.clone(),
+                    fqn,
+                    file.relative_path.clone(),
+                    Arc::from(""),
+                );
+                node_config.insert("materialized".to_string(), serde_json::Value::from("seed"));
+                node.config = node_config;
+                node.materialized = Materialization::Seed;
+                if let Some((source, raw, _)) = properties {
+                    self.apply_properties(&mut node, source, raw)?;
+                }
+                finish_config(&mut node);
+                Ok(Draft {
+                    node,
+                    refs: Vec::new(),
+                    sources: Vec::new(),
+                    source_file: None,
+                })
+            })
+            .collect()
+    }
+
+    fn sources(&self) -> Result<Vec<Draft>> {
+        let mut drafts = Vec::new();
+        for file in &self.project.properties {
+            let folders: Vec<String> = {
+                let mut parts: Vec<String> = file
+                    .source
+                    .path
+                    .iter()
+                    .map(|part| part.to_string_lossy().into_owned())
+                    .collect();
+                parts.pop();
+                parts.into_iter().skip(1).collect()
+            };
+            for source in &file.content.sources {
+                let source = &source.value;
+                let source_name = &source.name.value;
+                for table in &source.tables {
+                    let table = &table.value;
+                    let table_name = &table.name.value;
+                    let mut fqn = vec![self.project_name.to_string()];
+                    fqn.extend(folders.iter().cloned());
+                    fqn.push(source_name.clone());
+                    fqn.push(table_name.clone());
+                    let mut node_config = self.tree_config(ResourceType::Source, &fqn)?;
+                    for raw_config in [&source.config, &table.config].into_iter().flatten() {
+                        config::merge_into(
+                            &mut node_config,
+                            &config::from_yaml_mapping(&file.source, &raw_config.value, pos_of(raw_config))?,
+                        );
+                    }
+                    let unique_id = format!("source.{}.{source_name}.{table_name}", self.project_name);
+                    let mut node = self.new_node(
+                        unique_id,
+                        ResourceType::Source,
+                        table_name.clone(),
+                        fqn,
+                        file.source.path.to_string_lossy().replace('\\', "/"),
+                        Arc::from(""),
+                    );
+                    node.config = node_config;
+                    node.source_name = Some(source_name.clone());
+                    node.patch_path = Some(file.source.path.to_string_lossy().into_owned());
+                    node.description = self
+                        .render_description(table.description.as_deref().or(source.description.as_deref()))?;
+                    node.relation = Some(Relation {
+                        database: source
+                            .database
+                            .clone()
+                            .unwrap_or_else(|| self.target.database.clone()),
+                        schema: source.schema.clone().unwrap_or_else(|| source_name.clone()),
+                        identifier: table.identifier.clone().unwrap_or_else(|| table_name.clone()),
+                    });
+                    node.columns = self.columns(&table.columns)?;
+                    finish_config(&mut node);
+                    drafts.push(Draft {
+                        node,
+                        refs: Vec::new(),
+                        sources: Vec::new(),
+                        source_file: None,
+                    });
+                }
+            }
+        }
+        Ok(drafts)
+    }
+
+    fn new_node(
+        &self,
+        unique_id: String,
+        resource_type: ResourceType,
+        name: String,
+        fqn: Vec<String>,
+        path: String,
+        raw_code: Arc<str>,
+    ) -> Node {
+        let checksum = format!("{:x}", Sha256::digest(raw_code.as_bytes()));
+        Node {
+            unique_id,
+            resource_type,
+            name,
+            package: self.project_name.to_string(),
+            fqn,
+            path,
+            patch_path: None,
+            raw_code,
+            config: ConfigMap::new(),
+            materialized: Materialization::None,
+            relation: None,
+            depends_on: Vec::new(),
+            compiled_sql: None,
+            description: String::new(),
+            columns: Default::default(),
+            test: None,
+            source_name: None,
+            tags: Vec::new(),
+            needs_database: false,
+            checksum,
+            compile_error: None,
+        }
+    }
+
+    fn default_relation(&self, name: &str) -> Relation {
+        Relation {
+            database: self.target.database.clone(),
+            schema: self.target.schema.clone(),
+            identifier: name.to_string(),
+        }
+    }
+
+    fn apply_properties(&self, node: &mut Node, source: &SourceFile, raw: &RawNodeProperties) -> Result<()> {
+        node.patch_path = Some(source.path.to_string_lossy().into_owned());
+        node.description = self.render_description(raw.description.as_deref())?;
+        node.columns = self.columns(&raw.columns)?;
+        if let Some(tags) = &raw.tags {
+            config::merge_into(
+                &mut node.config,
+                &ConfigMap::from_iter([("tags".to_string(), tags.to_json())]),
+            );
+        }
+        Ok(())
+    }
+
+    fn columns(
+        &self,
+        columns: &[serde_saphyr::Spanned<RawColumn>],
+    ) -> Result<indexmap::IndexMap<String, ColumnInfo>> {
+        columns
+            .iter()
+            .map(|column| {
+                let column = &column.value;
+                Ok((
+                    column.name.value.clone(),
+                    ColumnInfo {
+                        name: column.name.value.clone(),
+                        description: self.render_description(column.description.as_deref())?,
+                        data_type: column.data_type.clone(),
+                        meta: column
+                            .meta
+                            .as_ref()
+                            .map(Yaml::to_json)
+                            .unwrap_or(serde_json::Value::Object(Default::default())),
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Descriptions are Jinja (`{{ doc('x') }}`); most are plain text and skip rendering.
+    fn render_description(&self, description: Option<&str>) -> Result<String> {
+        let Some(text) = description else {
+            return Ok(String::new());
+        };
+        if !text.contains("{{") && !text.contains("{%") {
+            return Ok(text.to_string());
+        }
+        let context = self.parse_context(ConfigMap::new());
+        Ok(self.jinja.render_str("<description>", text, context, &[])?.output)
+    }
+
+    /// Generic tests of every model, seed, snapshot and source table.
+    fn generic_tests(&self, drafts: &[Draft]) -> Result<Vec<Draft>> {
+        let known: Vec<String> = self
+            .jinja
+            .macros()
+            .names
+            .iter()
+            .filter(|name| name.starts_with("test_"))
+            .cloned()
+            .collect();
+        let mut requests: Vec<(&SourceFile, Pos, &Yaml, TestTarget, Option<String>, String)> = Vec::new();
+        let node_names: HashMap<(ResourceType, &str), usize> = drafts
+            .iter()
+            .enumerate()
+            .map(|(index, draft)| ((draft.node.resource_type, draft.node.name.as_str()), index))
+            .collect();
+        for ((resource_type, name), (source, raw, _)) in &self.properties {
+            if !node_names.contains_key(&(*resource_type, name.as_str())) {
+                continue;
+            }
+            for test in raw.all_tests() {
+                requests.push((
+                    source,
+                    pos_of(test),
+                    &test.value,
+                    TestTarget::Node(name),
+                    None,
+                    name.clone(),
+                ));
+            }
+            for column in &raw.columns {
+                for test in column.value.all_tests() {
+                    requests.push((
+                        source,
+                        pos_of(test),
+                        &test.value,
+                        TestTarget::Node(name),
+                        Some(column.value.name.value.clone()),
+                        name.clone(),
+                    ));
+                }
+            }
+        }
+        for file in &self.project.properties {
+            for source in &file.content.sources {
+                let source_name = &source.value.name.value;
+                for table in &source.value.tables {
+                    let table = &table.value;
+                    let attached = format!("{source_name}.{}", table.name.value);
+                    for test in table.all_tests() {
+                        requests.push((
+                            &file.source,
+                            pos_of(test),
+                            &test.value,
+                            TestTarget::Source(source_name, &table.name.value),
+                            None,
+                            attached.clone(),
+                        ));
+                    }
+                    for column in &table.columns {
+                        for test in column.value.all_tests() {
+                            requests.push((
+                                &file.source,
+                                pos_of(test),
+                                &test.value,
+                                TestTarget::Source(source_name, &table.name.value),
+                                Some(column.value.name.value.clone()),
+                                attached.clone(),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        requests.sort_by(|left, right| {
+            (left.0.path.as_path(), left.1.line, left.1.column).cmp(&(
+                right.0.path.as_path(),
+                right.1.line,
+                right.1.column,
+            ))
+        });
+        let tests: Vec<Draft> = requests
+            .par_iter()
+            .map(|(file, pos, entry, target, column, attached)| {
+                let test = generic_tests::read_test(file, entry, *pos, target, column.as_deref(), &known)?;
+                self.generic_test_node(file, test, attached)
+            })
+            .collect::<Result<_>>()?;
+        let mut seen: HashMap<&str, &Draft> = HashMap::new();
+        for test in &tests {
+            if let Some(other) = seen.insert(test.node.unique_id.as_str(), test) {
+                let file = test.source_file.as_ref().or(other.source_file.as_ref());
+                let mut error = Error::new(
+                    ErrorKind::Project,
+                    format!("two data tests are both named `{}`", test.node.name),
+                )
+                .hint("give one of them a `name:`");
+                if let Some(file) = file {
+                    error = error.at(SourceLocation::new(&file.path, 1, 1).with_text(file.text.clone()));
+                }
+                return Err(error);
+            }
+        }
+        Ok(tests)
+    }
+
+    fn generic_test_node(&self, file: &SourceFile, test: GenericTest, attached: &str) -> Result<Draft> {
+        let mut fqn = vec![self.project_name.to_string()];
+        let mut folders: Vec<String> = file
+            .path
+            .iter()
+            .map(|part| part.to_string_lossy().into_owned())
+            .collect();
+        folders.pop();
+        fqn.extend(folders.into_iter().skip(1));
+        fqn.push(test.name.clone());
+        let mut node_config = self.tree_config(ResourceType::Test, &fqn)?;
+        config::merge_into(&mut node_config, &test.config);
+        node_config.insert("materialized".to_string(), serde_json::Value::from("test"));
+        node_config
+            .entry("severity")
+            .or_insert(serde_json::Value::from("ERROR"));
+        use md5::Md5;
+        let hash = format!("{:x}", Md5::digest(format!("{}{attached}", test.name).as_bytes()));
+        let unique_id = format!("test.{}.{}.{}", self.project_name, test.name, &hash[..10]);
+        let raw: Arc<str> = Arc::from(test.raw_code.as_str());
+        let path = file.path.to_string_lossy().replace('\\', "/");
+        let mut node = self.new_node(
+            unique_id,
+            ResourceType::Test,
+            test.name.clone(),
+            fqn,
+            path,
+            raw.clone(),
+        );
+        node.config = node_config.clone();
+        node.materialized = Materialization::Test;
+        let context = self.parse_context(node_config);
+        let this = RelationValue::value(self.default_relation(&test.name), None);
+        let extra = common_context(self.target, self.project_name, &node, this, false);
+        let rendered = self
+            .jinja
+            .render_str(&node.path, &raw, context, &extra)
+            .map_err(|error| relocate(error, file, test.pos))?;
+        node.test = Some(TestMetadata {
+            name: test.test_name,
+            namespace: test.namespace,
+            kwargs: test.kwargs,
+            column_name: test.column_name,
+            attached_node: None,
+        });
+        finish_config(&mut node);
+        Ok(Draft {
+            node,
+            refs: rendered
+                .captured
+                .refs
+                .into_iter()
+                .map(|call| (call.name, call.package))
+                .collect(),
+            sources: rendered.captured.sources,
+            source_file: Some(file.clone()),
+        })
+    }
+
+    /// Properties that describe no node: dbt warns, tmk warns with the location.
+    fn unused_properties(&self, drafts: &[Draft]) -> Vec<Error> {
+        let names: Vec<(ResourceType, &str)> = drafts
+            .iter()
+            .map(|draft| (draft.node.resource_type, draft.node.name.as_str()))
+            .collect();
+        let mut warnings: Vec<Error> = self
+            .properties
+            .iter()
+            .filter(|((kind, name), _)| !names.contains(&(*kind, name.as_str())))
+            .map(|((kind, name), (file, _, pos))| {
+                let known: Vec<&str> = names
+                    .iter()
+                    .filter(|(other, _)| other == kind)
+                    .map(|(_, name)| *name)
+                    .collect();
+                generic_tests::unknown_node_error(file, *pos, kind.as_str(), name, &known)
+            })
+            .collect();
+        warnings.sort_by_key(|warning| warning.one_line());
+        warnings
+    }
+
+    /// Name the relation of every model, seed and snapshot (schema via `generate_schema_name`).
+    fn name_relations(&self, drafts: &mut [Draft]) -> Result<()> {
+        for draft in drafts.iter_mut() {
+            let node = &mut draft.node;
+            if !matches!(
+                node.resource_type,
+                ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+            ) {
+                continue;
+            }
+            if node.materialized == Materialization::Ephemeral {
+                continue;
+            }
+            let custom_schema = node.config.text("schema").map(str::to_string);
+            let schema =
+                self.generate_name("generate_schema_name", custom_schema.as_deref(), node, || {
+                    match &custom_schema {
+                        None => self.target.schema.clone(),
+                        Some(custom) => format!("{}_{}", self.target.schema, custom.trim()),
+                    }
+                })?;
+            let custom_alias = node.config.text("alias").map(str::to_string);
+            let identifier =
+                self.generate_name("generate_alias_name", custom_alias.as_deref(), node, || {
+                    custom_alias.clone().unwrap_or_else(|| node.name.clone())
+                })?;
+            let custom_database = node.config.text("database").map(str::to_string);
+            let database =
+                self.generate_name("generate_database_name", custom_database.as_deref(), node, || {
+                    custom_database
+                        .clone()
+                        .unwrap_or_else(|| self.target.database.clone())
+                })?;
+            node.relation = Some(Relation {
+                database,
+                schema,
+                identifier,
+            });
+        }
+        Ok(())
+    }
+
+    /// Call the project's `macro_name(custom, node)` when it defines one, else the default.
+    fn generate_name(
+        &self,
+        macro_name: &str,
+        custom: Option<&str>,
+        node: &Node,
+        default: impl FnOnce() -> String,
+    ) -> Result<String> {
+        if !self.jinja.has_macro(macro_name) {
+            return Ok(default());
+        }
+        let context = self.parse_context(node.config.clone());
+        let node_value = Value::from_pairs([
+            ("name", Value::from(node.name.clone())),
+            ("resource_type", Value::from(node.resource_type.as_str())),
+            ("unique_id", Value::from(node.unique_id.clone())),
+            ("fqn", Value::from(node.fqn.clone())),
+            ("original_file_path", Value::from(node.path.clone())),
+            ("package_name", Value::from(node.package.clone())),
+            ("config", Value::from_serde(&node.config)),
+        ]);
+        let extra = [
+            ("__custom", Value::from(custom.map(str::to_string))),
+            ("__node", node_value),
+            ("target", Value::from_serde(&**self.target)),
+        ];
+        let body = format!("{{{{ {macro_name}(__custom, __node) }}}}");
+        let rendered = self.jinja.render_str(macro_name, &body, context, &extra)?;
+        Ok(rendered.output.trim().to_string())
+    }
+}
+
+/// Tags from config into the node; defaults dbt always shows.
+fn finish_config(node: &mut Node) {
+    node.tags = config::as_string_list(node.config.get("tags"));
+    node.config
+        .insert("tags".to_string(), serde_json::Value::from(node.tags.clone()));
+    node.config
+        .entry("enabled")
+        .or_insert(serde_json::Value::Bool(true));
+}
+
+/// Move a compile error of generated test Jinja to the YAML entry that declared the test.
+fn relocate(mut error: Error, file: &SourceFile, pos: Pos) -> Error {
+    error.location = Some(file.location(pos));
+    error
+}
+
+fn build_lookup(drafts: &[Draft]) -> Result<Lookup> {
+    let mut lookup = Lookup::default();
+    let mut owners: HashMap<&str, &Draft> = HashMap::new();
+    for draft in drafts {
+        let node = &draft.node;
+        match node.resource_type {
+            ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot => {
+                if let Some(other) = owners.insert(node.name.as_str(), draft) {
+                    return Err(Error::new(
+                        ErrorKind::Project,
+                        format!(
+                            "two resources are named `{}`: `{}` and `{}`",
+                            node.name, other.node.path, node.path
+                        ),
+                    )
+                    .hint("names of models, seeds and snapshots must be unique, as in dbt"));
+                }
+                let target = if node.materialized == Materialization::Ephemeral {
+                    RefTarget {
+                        relation: None,
+                        cte_name: Some(ephemeral::cte_name(&node.name)),
+                    }
+                } else {
+                    RefTarget {
+                        relation: node.relation.clone(),
+                        cte_name: None,
+                    }
+                };
+                lookup.refs.insert(node.name.clone(), target);
+            }
+            ResourceType::Source => {
+                if let (Some(source), Some(relation)) = (&node.source_name, &node.relation) {
+                    lookup
+                        .sources
+                        .insert((source.clone(), node.name.clone()), relation.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(lookup)
+}
+
+/// Turn captured refs and sources into node indices and edges; unknown names are errors.
+fn resolve_dependencies(drafts: Vec<Draft>, lookup: &Lookup) -> Result<(Vec<Node>, Vec<(usize, usize)>)> {
+    let by_name: HashMap<&str, usize> = drafts
+        .iter()
+        .enumerate()
+        .filter(|(_, draft)| {
+            matches!(
+                draft.node.resource_type,
+                ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+            )
+        })
+        .map(|(index, draft)| (draft.node.name.as_str(), index))
+        .collect();
+    let by_source: HashMap<(&str, &str), usize> = drafts
+        .iter()
+        .enumerate()
+        .filter_map(|(index, draft)| {
+            Some((
+                (draft.node.source_name.as_deref()?, draft.node.name.as_str()),
+                index,
+            ))
+        })
+        .collect();
+    let mut dependencies: Vec<Vec<usize>> = Vec::with_capacity(drafts.len());
+    for draft in &drafts {
+        let mut parents = Vec::new();
+        for (name, _package) in &draft.refs {
+            let parent = by_name.get(name.as_str()).copied().ok_or_else(|| {
+                let known: Vec<&str> = lookup.refs.keys().map(String::as_str).collect();
+                missing_error(
+                    draft,
+                    &format!("ref('{name}')"),
+                    name,
+                    &format!(
+                        "`{}` refers to `{name}`, which is not a model, seed or snapshot of this project",
+                        draft.node.path
+                    ),
+                )
+                .maybe_hint(did_you_mean(name, known.iter().copied()))
+            })?;
+            parents.push(parent);
+        }
+        for (source, table) in &draft.sources {
+            let parent = by_source
+                .get(&(source.as_str(), table.as_str()))
+                .copied()
+                .ok_or_else(|| {
+                    let known: Vec<String> = by_source
+                        .keys()
+                        .map(|(source, table)| format!("{source}.{table}"))
+                        .collect();
+                    missing_error(
+                        draft,
+                        table,
+                        table,
+                        &format!(
+                            "`{}` refers to source `{source}.{table}`, which is not defined",
+                            draft.node.path
+                        ),
+                    )
+                    .maybe_hint(did_you_mean(
+                        &format!("{source}.{table}"),
+                        known.iter().map(String::as_str),
+                    ))
+                })?;
+            parents.push(parent);
+        }
+        parents.sort_unstable();
+        parents.dedup();
+        dependencies.push(parents);
+    }
+    let mut nodes: Vec<Node> = drafts.into_iter().map(|draft| draft.node).collect();
+    let mut edges = Vec::new();
+    for (index, parents) in dependencies.into_iter().enumerate() {
+        for &parent in &parents {
+            edges.push((parent, index));
+        }
+        if let Some(test) = &mut nodes[index].test {
+            test.attached_node = parents.first().copied();
+        }
+        nodes[index].depends_on = parents;
+    }
+    Ok((nodes, edges))
+}
+
+/// An error about a missing ref or source, pointing at where the name is written.
+fn missing_error(draft: &Draft, call_text: &str, name: &str, message: &str) -> Error {
+    let error = Error::new(ErrorKind::Compilation, message.to_string());
+    let Some(file) = &draft.source_file else {
+        return error;
+    };
+    let needle_positions = [format!("'{name}'"), format!("\"{name}\""), call_text.to_string()];
+    let found = needle_positions
+        .iter()
+        .find_map(|needle| file.text.find(needle.as_str()));
+    match found {
+        Some(offset) => {
+            let line = file.text[..offset].matches('\n').count() + 1;
+            let line_start = file.text[..offset].rfind('\n').map_or(0, |index| index + 1);
+            let column = file.text[line_start..offset].chars().count() + 1;
+            error.at(SourceLocation::new(&file.path, line, column)
+                .with_text(file.text.clone())
+                .with_length(name.chars().count() + 2))
+        }
+        None => error.at(SourceLocation::new(&file.path, 1, 1).with_text(file.text.clone())),
+    }
+}
+
+fn cycle_error(nodes: &[Node], path: &[usize]) -> Error {
+    let names: Vec<&str> = path
+        .iter()
+        .map(|&index| nodes[index].unique_id.as_str())
+        .collect();
+    let mut error = Error::new(
+        ErrorKind::Graph,
+        format!("dependency cycle: {}", names.join(" → ")),
+    );
+    if let Some(&first) = path.first() {
+        let node = &nodes[first];
+        error = error.detail(format!("first node of the cycle is defined in `{}`", node.path));
+    }
+    error.hint("break the cycle by removing one of these ref() calls")
+}

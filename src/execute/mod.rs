@@ -1,0 +1,221 @@
+//! Walking a plan: steps start as soon as the steps they wait for have finished, at most
+//! `threads` at a time; an error or a failed error-severity test skips every step that waits on
+//! it (directly or not); `--fail-fast` stops starting new steps after the first failure. Results
+//! are recorded per node and announced through a `Reporter`. Database work goes through the
+//! adapter; this module never writes SQL.
+
+mod step;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tokio::task::JoinSet;
+
+use crate::adapter::postgres::Postgres;
+use crate::compile::Manifest;
+use crate::plan::{Plan, StepAction};
+
+/// The outcome of one node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Built.
+    Success,
+    /// Failed to build.
+    Error,
+    /// Not run because an upstream step failed (or fail-fast stopped the run).
+    Skipped,
+    /// Test passed.
+    Pass,
+    /// Test failed at error severity.
+    Fail,
+    /// Test failed at warn severity.
+    Warn,
+}
+
+impl Status {
+    /// dbt's status word in run_results.json.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "success",
+            Status::Error => "error",
+            Status::Skipped => "skipped",
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Warn => "warn",
+        }
+    }
+
+    /// Whether descendants must be skipped.
+    pub fn blocks_descendants(self) -> bool {
+        matches!(self, Status::Error | Status::Fail | Status::Skipped)
+    }
+}
+
+/// What happened to one node.
+#[derive(Debug, Clone)]
+pub struct NodeResult {
+    /// Node index.
+    pub node: usize,
+    /// The step's action.
+    pub action: StepAction,
+    /// Outcome.
+    pub status: Status,
+    /// A human message (`CREATE VIEW`, `SELECT 42`, the error, `Got 3 results, configured to fail if != 0`).
+    pub message: String,
+    /// The error, for errors.
+    pub error: Option<crate::error::Error>,
+    /// Seconds taken.
+    pub execution_time: f64,
+    /// When it started and ended.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// When it ended.
+    pub completed_at: chrono::DateTime<chrono::Utc>,
+    /// Rows affected (tables, seeds).
+    pub rows_affected: Option<u64>,
+    /// Failing rows (tests).
+    pub failures: Option<i64>,
+    /// The statements that ran (for target/run).
+    pub statements: Vec<String>,
+    /// Worker slot that ran it.
+    pub thread_id: usize,
+}
+
+/// Receives progress as the run goes (implemented by the console).
+pub trait Reporter: Send + Sync {
+    /// A node finished (`position` is its 1-based finishing position out of `total`).
+    fn node_finished(&self, manifest: &Manifest, result: &NodeResult, position: usize, total: usize);
+}
+
+/// How to run.
+#[derive(Debug, Clone, Copy)]
+pub struct ExecuteOptions {
+    /// Maximum steps at once.
+    pub threads: usize,
+    /// Stop at the first failure.
+    pub fail_fast: bool,
+}
+
+/// Run the plan; returns one result per step, in finishing order.
+pub async fn execute(
+    plan: &Plan,
+    manifest: Arc<Manifest>,
+    postgres: &Postgres,
+    options: ExecuteOptions,
+    reporter: &dyn Reporter,
+) -> Vec<NodeResult> {
+    let total = plan.steps.len();
+    let mut waiting: Vec<usize> = plan.steps.iter().map(|step| step.waits_for.len()).collect();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); total];
+    for (index, step) in plan.steps.iter().enumerate() {
+        for &wait in &step.waits_for {
+            dependents[wait].push(index);
+        }
+    }
+    let mut ready: std::collections::VecDeque<usize> =
+        (0..total).filter(|&index| waiting[index] == 0).collect();
+    let mut done = vec![false; total];
+    let mut free_threads: Vec<usize> = (1..=options.threads.max(1)).rev().collect();
+    let mut running: JoinSet<(usize, usize, NodeResult)> = JoinSet::new();
+    let mut results = Vec::with_capacity(total);
+    let mut stopping = false;
+    while results.len() < total {
+        while !stopping && !ready.is_empty() && !free_threads.is_empty() {
+            let Some(step_index) = ready.pop_front() else {
+                break;
+            };
+            let Some(thread) = free_threads.pop() else { break };
+            let step = plan.steps[step_index].clone();
+            let manifest = manifest.clone();
+            let postgres = postgres.clone();
+            running.spawn(async move {
+                let result = step::run_step(&manifest, &postgres, &step, thread).await;
+                (step_index, thread, result)
+            });
+        }
+        let finished = match running.join_next().await {
+            Some(Ok(finished)) => finished,
+            Some(Err(join_error)) => {
+                // A panicking step is a bug; the run cannot know which step it was.
+                eprintln!("internal error: a step task failed: {join_error}");
+                break;
+            }
+            None => {
+                // Nothing running and nothing ready: the remaining steps were skipped (fail-fast).
+                for (index, step) in plan.steps.iter().enumerate() {
+                    if !done[index] {
+                        done[index] = true;
+                        let result = step::skipped(
+                            step,
+                            "skipped: the run stopped at the first failure (--fail-fast)",
+                        );
+                        reporter.node_finished(&manifest, &result, results.len() + 1, total);
+                        results.push(result);
+                    }
+                }
+                break;
+            }
+        };
+        let (step_index, thread, result) = finished;
+        free_threads.push(thread);
+        done[step_index] = true;
+        let blocks = result.status.blocks_descendants();
+        if blocks && options.fail_fast {
+            stopping = true;
+        }
+        reporter.node_finished(&manifest, &result, results.len() + 1, total);
+        results.push(result);
+        if blocks {
+            for skipped in skip_descendants(step_index, &dependents, &mut done) {
+                let name = &manifest.nodes[plan.steps[step_index].node].unique_id;
+                let result = step::skipped(
+                    &plan.steps[skipped],
+                    &format!("skipped because `{name}` did not succeed"),
+                );
+                reporter.node_finished(&manifest, &result, results.len() + 1, total);
+                results.push(result);
+            }
+        } else {
+            for &dependent in &dependents[step_index] {
+                waiting[dependent] -= 1;
+                if waiting[dependent] == 0 && !done[dependent] {
+                    ready.push_back(dependent);
+                }
+            }
+        }
+        if stopping && running.is_empty() {
+            for (index, step) in plan.steps.iter().enumerate() {
+                if !done[index] {
+                    done[index] = true;
+                    let result = step::skipped(
+                        step,
+                        "skipped: the run stopped at the first failure (--fail-fast)",
+                    );
+                    reporter.node_finished(&manifest, &result, results.len() + 1, total);
+                    results.push(result);
+                }
+            }
+        }
+    }
+    results
+}
+
+/// Mark every transitive dependent of `step` as done; returns them.
+fn skip_descendants(step: usize, dependents: &[Vec<usize>], done: &mut [bool]) -> Vec<usize> {
+    let mut skipped = Vec::new();
+    let mut stack = dependents[step].clone();
+    while let Some(next) = stack.pop() {
+        if done[next] {
+            continue;
+        }
+        done[next] = true;
+        skipped.push(next);
+        stack.extend(dependents[next].iter().copied());
+    }
+    skipped.sort_unstable();
+    skipped
+}
+
+/// Elapsed seconds since `start`.
+pub(crate) fn seconds_since(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64()
+}

@@ -1,0 +1,298 @@
+//! Running one step: build a model (view, table, incremental), load a seed, or run a test, and
+//! turn the outcome into a `NodeResult`. Compile errors recorded before the run and database
+//! errors both end as an `error` result carrying the located error.
+
+use std::time::Instant;
+
+use super::{NodeResult, Status, seconds_since};
+use crate::adapter::postgres::{Postgres, RelationKind, SqlOrigin};
+use crate::compile::Manifest;
+use crate::compile::config::ConfigExt;
+use crate::compile::node::{Materialization, Node};
+use crate::error::{Error, ErrorKind, Result, SourceLocation};
+use crate::plan::{Step, StepAction};
+
+/// A skipped result for `step`.
+pub fn skipped(step: &Step, message: &str) -> NodeResult {
+    let now = chrono::Utc::now();
+    NodeResult {
+        node: step.node,
+        action: step.action,
+        status: Status::Skipped,
+        message: message.to_string(),
+        error: None,
+        execution_time: 0.0,
+        started_at: now,
+        completed_at: now,
+        rows_affected: None,
+        failures: None,
+        statements: Vec::new(),
+        thread_id: 0,
+    }
+}
+
+/// Run `step` and describe what happened.
+pub async fn run_step(manifest: &Manifest, postgres: &Postgres, step: &Step, thread_id: usize) -> NodeResult {
+    let started_at = chrono::Utc::now();
+    let clock = Instant::now();
+    let node = &manifest.nodes[step.node];
+    let outcome = match step.action {
+        StepAction::Model(materialization) => {
+            build_model(manifest, postgres, node, materialization, step.full_refresh).await
+        }
+        StepAction::Seed => load_seed(manifest, postgres, node).await,
+        StepAction::Test => run_test(manifest, postgres, node).await,
+        StepAction::Snapshot => Err(Error::new(
+            ErrorKind::Compilation,
+            format!(
+                "snapshot `{}`: snapshots are not built by this version of tmk",
+                node.name
+            ),
+        )),
+    };
+    let mut result = NodeResult {
+        node: step.node,
+        action: step.action,
+        status: Status::Success,
+        message: String::new(),
+        error: None,
+        execution_time: seconds_since(clock),
+        started_at,
+        completed_at: chrono::Utc::now(),
+        rows_affected: None,
+        failures: None,
+        statements: Vec::new(),
+        thread_id,
+    };
+    match outcome {
+        Ok(done) => {
+            result.status = done.status;
+            result.message = done.message;
+            result.rows_affected = done.rows_affected;
+            result.failures = done.failures;
+            result.statements = done.statements;
+        }
+        Err(error) => {
+            result.status = Status::Error;
+            result.message = error.one_line();
+            result.error = Some(error);
+        }
+    }
+    result
+}
+
+struct Done {
+    status: Status,
+    message: String,
+    rows_affected: Option<u64>,
+    failures: Option<i64>,
+    statements: Vec<String>,
+}
+
+fn compiled(node: &Node) -> Result<&str> {
+    if let Some(error) = &node.compile_error {
+        return Err(error.clone());
+    }
+    node.compiled_sql.as_deref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Compilation,
+            format!("`{}` was not compiled", node.unique_id),
+        )
+    })
+}
+
+/// Where the compiled SQL of `node` is written, for error locations.
+pub fn compiled_path(manifest: &Manifest, node: &Node) -> String {
+    let path = if node.test.is_some() {
+        format!("{}/{}.sql", node.path, node.name)
+    } else {
+        node.path.clone()
+    };
+    format!("target/compiled/{}/{path}", manifest.project_name)
+}
+
+fn origin(manifest: &Manifest, node: &Node, sql: &str) -> SqlOrigin {
+    SqlOrigin {
+        path: compiled_path(manifest, node),
+        compiled: std::sync::Arc::from(sql),
+    }
+}
+
+async fn build_model(
+    manifest: &Manifest,
+    postgres: &Postgres,
+    node: &Node,
+    materialization: Materialization,
+    full_refresh: bool,
+) -> Result<Done> {
+    let sql = compiled(node)?;
+    let relation = node.relation.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Compilation,
+            format!("`{}` has no relation", node.unique_id),
+        )
+    })?;
+    let origin = origin(manifest, node, sql);
+    let table_kind = if node.config.flag("unlogged", false) {
+        RelationKind::UnloggedTable
+    } else {
+        RelationKind::Table
+    };
+    let (outcome, verb) = match materialization {
+        Materialization::View => (
+            postgres
+                .build_relation(relation, sql, RelationKind::View, &origin)
+                .await?,
+            "CREATE VIEW",
+        ),
+        Materialization::Table => (
+            postgres
+                .build_relation(relation, sql, table_kind, &origin)
+                .await?,
+            "SELECT",
+        ),
+        Materialization::Incremental => {
+            let unique_key = crate::compile::config::as_string_list(node.config.get("unique_key"));
+            match postgres.relation_kind(relation).await?.as_deref() {
+                Some("table") if !full_refresh => (
+                    postgres
+                        .insert_incremental(relation, sql, &unique_key, &origin)
+                        .await?,
+                    "INSERT",
+                ),
+                _ => (
+                    postgres
+                        .build_relation(relation, sql, table_kind, &origin)
+                        .await?,
+                    "SELECT",
+                ),
+            }
+        }
+        other => {
+            return Err(Error::new(
+                ErrorKind::Compilation,
+                format!(
+                    "materialization `{}` is not built by this version of tmk",
+                    other.as_str()
+                ),
+            )
+            .at(SourceLocation::new(&node.path, 1, 1).with_text(node.raw_code.clone())));
+        }
+    };
+    let message = match outcome.rows_affected {
+        Some(rows) => format!("{verb} {rows}"),
+        None => verb.to_string(),
+    };
+    let message = if outcome.recreated_views.is_empty() {
+        message
+    } else {
+        format!(
+            "{message}; kept dependent views {}",
+            outcome.recreated_views.join(", ")
+        )
+    };
+    Ok(Done {
+        status: Status::Success,
+        message,
+        rows_affected: outcome.rows_affected,
+        failures: None,
+        statements: outcome.statements,
+    })
+}
+
+async fn load_seed(manifest: &Manifest, postgres: &Postgres, node: &Node) -> Result<Done> {
+    let relation = node.relation.clone().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Compilation,
+            format!("`{}` has no relation", node.unique_id),
+        )
+    })?;
+    let path = manifest.root.join(&node.path);
+    let display = node.path.clone();
+    let config = node.config.clone();
+    let table = tokio::task::spawn_blocking(move || read_seed_file(&path, &display, &config))
+        .await
+        .map_err(|error| {
+            Error::new(
+                ErrorKind::Io,
+                format!("reading seed `{}` failed: {error}", node.path),
+            )
+        })??;
+    let outcome = postgres.load_seed(&relation, &table).await?;
+    Ok(Done {
+        status: Status::Success,
+        message: format!("INSERT {}", table.row_count),
+        rows_affected: outcome.rows_affected,
+        failures: None,
+        statements: outcome.statements,
+    })
+}
+
+fn read_seed_file(
+    path: &std::path::Path,
+    display: &str,
+    config: &crate::compile::config::ConfigMap,
+) -> Result<crate::seed::SeedTable> {
+    let bytes = crate::fs::read_bytes(path)?;
+    let delimiter = config
+        .text("delimiter")
+        .and_then(|text| text.bytes().next())
+        .unwrap_or(b',');
+    let column_types: indexmap::IndexMap<String, String> = config
+        .get("column_types")
+        .and_then(serde_json::Value::as_object)
+        .map(|map| {
+            map.iter()
+                .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let options = crate::seed::SeedOptions {
+        delimiter,
+        column_types: &column_types,
+    };
+    crate::seed::read_seed(&bytes, &options).map_err(|error| {
+        let text: std::sync::Arc<str> = std::sync::Arc::from(String::from_utf8_lossy(&bytes).as_ref());
+        Error::new(ErrorKind::Project, format!("bad seed file: {}", error.message))
+            .at(SourceLocation::new(display, error.line, error.column).with_text(text))
+            .maybe_hint(error.hint.clone())
+    })
+}
+
+async fn run_test(manifest: &Manifest, postgres: &Postgres, node: &Node) -> Result<Done> {
+    let sql = compiled(node)?;
+    let outcome = postgres
+        .run_test(sql, &node.config, &origin(manifest, node, sql))
+        .await?;
+    let severity_error = node.severity().eq_ignore_ascii_case("error");
+    let status = if outcome.should_error && severity_error {
+        Status::Fail
+    } else if outcome.should_warn {
+        Status::Warn
+    } else {
+        Status::Pass
+    };
+    let message = match status {
+        Status::Pass => "PASS".to_string(),
+        _ => format!(
+            "Got {} result{}, configured to {} if {}",
+            outcome.failures,
+            if outcome.failures == 1 { "" } else { "s" },
+            if status == Status::Fail { "fail" } else { "warn" },
+            node.config
+                .text(if status == Status::Fail {
+                    "error_if"
+                } else {
+                    "warn_if"
+                })
+                .unwrap_or("!= 0")
+        ),
+    };
+    Ok(Done {
+        status,
+        message,
+        rows_affected: None,
+        failures: Some(outcome.failures),
+        statements: Vec::new(),
+    })
+}

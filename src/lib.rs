@@ -1,0 +1,22 @@
+#![recursion_limit = "256"]
+//! tmk: a SQL-model build tool for PostgreSQL that reads dbt projects unmodified.
+//!
+//! Data flows one way: `project` (files → raw types) → `compile` (Jinja → nodes) → `graph`
+//! (DAG, selection) → `plan` (plain data) → `execute` (through `adapter`) → `artifacts`.
+//! `commands` wires the stages; `console` owns terminal output; `error` the one error type.
+
+pub mod adapter;
+pub mod artifacts;
+pub mod cli;
+pub mod commands;
+pub mod compile;
+pub mod console;
+pub mod embedded_pg;
+pub mod error;
+pub mod execute;
+pub mod fs;
+pub mod graph;
+pub mod invocation;
+pub mod plan;
+pub mod project;
+pub mod seed;

@@ -1,0 +1,41 @@
+//! The `tmk` binary: parse arguments, run the command on a tokio runtime, and map the outcome
+//! to dbt's exit codes (0 ok, 1 a node failed, 2 tmk could not run).
+
+use clap::Parser;
+
+use tmk::cli::{Cli, Command};
+use tmk::commands;
+use tmk::console::Console;
+use tmk::plan::PlanKind;
+
+fn main() {
+    let cli = Cli::parse();
+    let console = Console::new(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            std::process::exit(2);
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match &cli.command {
+            Command::Build(args) => commands::build::run(args, PlanKind::Build, &console).await,
+            Command::Run(args) => commands::build::run(args, PlanKind::Run, &console).await,
+            Command::Seed(args) => commands::build::run(args, PlanKind::Seed, &console).await,
+            Command::Test(args) => commands::build::run(args, PlanKind::Test, &console).await,
+            Command::Compile(args) => commands::compile::run(args, &console).await,
+            Command::Ls(args) => commands::ls::run(args, &console),
+            Command::Debug(args) => commands::debug::run(args, &console).await,
+            Command::Clean(args) => commands::clean::run(args, &console),
+        }
+    });
+    let code = match outcome {
+        Ok(code) => code,
+        Err(error) => {
+            console.error(&error);
+            error.exit_code()
+        }
+    };
+    std::process::exit(code);
+}

@@ -1,0 +1,182 @@
+//! The execution plan: plain data saying which nodes run, as which kind of step, and which
+//! steps each one waits for. `build` interleaves seeds, models and tests in DAG order, and a
+//! node waits for its parents' tests; `run`, `seed` and `test` take their own resource types.
+//! Waits go through nodes that are not in the plan (ephemeral or unselected models) to the
+//! nearest planned ancestors. It can be printed and tested without a database.
+
+use std::collections::HashMap;
+
+use crate::compile::Manifest;
+use crate::compile::node::{Materialization, ResourceType};
+
+/// Which command the plan is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlanKind {
+    /// Seeds, models, snapshots and tests together.
+    Build,
+    /// Models only.
+    Run,
+    /// Seeds only.
+    Seed,
+    /// Tests only.
+    Test,
+}
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepAction {
+    /// Build a model (view, table, ...).
+    Model(Materialization),
+    /// Load a seed.
+    Seed,
+    /// Build a snapshot.
+    Snapshot,
+    /// Run a data test.
+    Test,
+}
+
+impl StepAction {
+    /// A short word for output (`view`, `table`, `seed`, `test`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            StepAction::Model(materialization) => materialization.as_str(),
+            StepAction::Seed => "seed",
+            StepAction::Snapshot => "snapshot",
+            StepAction::Test => "test",
+        }
+    }
+}
+
+/// One step of the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The node (index into the manifest's nodes).
+    pub node: usize,
+    /// What to do.
+    pub action: StepAction,
+    /// Steps (indices into `Plan::steps`) that must finish first.
+    pub waits_for: Vec<usize>,
+    /// Rebuild from scratch (`--full-refresh`, unless the node's config says otherwise).
+    pub full_refresh: bool,
+}
+
+/// The steps of a run, in a topological order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The steps.
+    pub steps: Vec<Step>,
+}
+
+impl Plan {
+    /// Plan `kind` over the selected node indices.
+    pub fn new(manifest: &Manifest, selected: &[usize], kind: PlanKind, full_refresh: bool) -> Plan {
+        let planned: Vec<(usize, StepAction)> = manifest
+            .dag
+            .topological_order()
+            .into_iter()
+            .filter(|index| selected.contains(index))
+            .filter_map(|index| action_for(manifest, index, kind).map(|action| (index, action)))
+            .collect();
+        let step_of: HashMap<usize, usize> = planned
+            .iter()
+            .enumerate()
+            .map(|(step, (node, _))| (*node, step))
+            .collect();
+        let tests_of = tests_by_parent(manifest, &step_of);
+        let steps = planned
+            .iter()
+            .map(|&(node, action)| {
+                let mut waits_for = Vec::new();
+                if kind != PlanKind::Test {
+                    for parent in planned_ancestors(manifest, node, &step_of) {
+                        waits_for.push(step_of[&parent]);
+                        if kind == PlanKind::Build && action != StepAction::Test {
+                            waits_for.extend(tests_of.get(&parent).into_iter().flatten().copied());
+                        }
+                    }
+                }
+                waits_for.sort_unstable();
+                waits_for.dedup();
+                Step {
+                    node,
+                    action,
+                    waits_for,
+                    full_refresh: manifest.nodes[node].full_refresh(full_refresh),
+                }
+            })
+            .collect();
+        Plan { steps }
+    }
+
+    /// One line per step: `index  action  unique_id  <- waits`.
+    pub fn describe(&self, manifest: &Manifest) -> String {
+        self.steps
+            .iter()
+            .enumerate()
+            .map(|(index, step)| {
+                let waits: Vec<String> = step.waits_for.iter().map(|wait| (wait + 1).to_string()).collect();
+                format!(
+                    "{:>4}  {:<9} {}{}",
+                    index + 1,
+                    step.action.describe(),
+                    manifest.nodes[step.node].unique_id,
+                    if waits.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  after {}", waits.join(","))
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+fn action_for(manifest: &Manifest, index: usize, kind: PlanKind) -> Option<StepAction> {
+    let node = &manifest.nodes[index];
+    let action = match node.resource_type {
+        ResourceType::Seed => StepAction::Seed,
+        ResourceType::Snapshot => StepAction::Snapshot,
+        ResourceType::Test => StepAction::Test,
+        ResourceType::Model if node.is_buildable() => StepAction::Model(node.materialized),
+        _ => return None,
+    };
+    let wanted = match kind {
+        PlanKind::Build => true,
+        PlanKind::Run => matches!(action, StepAction::Model(_)),
+        PlanKind::Seed => action == StepAction::Seed,
+        PlanKind::Test => action == StepAction::Test,
+    };
+    wanted.then_some(action)
+}
+
+/// For each planned node, the planned tests that depend on it.
+fn tests_by_parent(manifest: &Manifest, step_of: &HashMap<usize, usize>) -> HashMap<usize, Vec<usize>> {
+    let mut tests: HashMap<usize, Vec<usize>> = HashMap::new();
+    for (&node, &step) in step_of {
+        if manifest.nodes[node].resource_type == ResourceType::Test {
+            for &parent in &manifest.nodes[node].depends_on {
+                tests.entry(parent).or_default().push(step);
+            }
+        }
+    }
+    tests
+}
+
+/// The nearest ancestors of `node` that are in the plan, looking through unplanned nodes.
+fn planned_ancestors(manifest: &Manifest, node: usize, step_of: &HashMap<usize, usize>) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut seen = std::collections::HashSet::from([node]);
+    let mut stack: Vec<usize> = manifest.nodes[node].depends_on.clone();
+    while let Some(parent) = stack.pop() {
+        if !seen.insert(parent) {
+            continue;
+        }
+        if step_of.contains_key(&parent) {
+            found.push(parent);
+        } else {
+            stack.extend(manifest.nodes[parent].depends_on.iter().copied());
+        }
+    }
+    found
+}

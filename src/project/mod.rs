@@ -1,0 +1,301 @@
+//! Finding and reading a project: the project file, SQL models, seeds, snapshots, singular
+//! tests, analyses, macros, docs blocks and properties YAML, into raw types that keep their
+//! source text and positions. It knows nothing of Jinja, graphs or databases.
+
+pub mod profile;
+pub mod project_file;
+pub mod properties;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::fs;
+use project_file::{PROJECT_FILE_NAMES, RawProjectFile};
+use properties::RawPropertiesFile;
+use yaml::SourceFile;
+
+/// A SQL or CSV file of the project.
+#[derive(Debug, Clone)]
+pub struct ProjectFile {
+    /// Path relative to the project root, '/'-separated (dbt's original_file_path).
+    pub relative_path: String,
+    /// File name without extension: the node name.
+    pub stem: String,
+    /// Folders between the resource directory and the file (for the config tree and fqn).
+    pub folders: Vec<String>,
+    /// The file's text (empty for seeds, which are read when loaded).
+    pub text: Arc<str>,
+}
+
+/// A `{% docs name %}...{% enddocs %}` block.
+#[derive(Debug, Clone)]
+pub struct DocBlock {
+    /// Block name.
+    pub name: String,
+    /// The block's text, trimmed.
+    pub text: String,
+    /// The file it came from (relative path).
+    pub relative_path: String,
+}
+
+/// A properties YAML file, parsed.
+#[derive(Debug, Clone)]
+pub struct PropertiesFile {
+    /// The file, for error locations.
+    pub source: SourceFile,
+    /// Its contents.
+    pub content: RawPropertiesFile,
+}
+
+/// Everything a project holds, as written.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The project directory (absolute).
+    pub root: PathBuf,
+    /// The project file.
+    pub file: RawProjectFile,
+    /// The project file's source, for error locations.
+    pub file_source: SourceFile,
+    /// SQL models.
+    pub models: Vec<ProjectFile>,
+    /// CSV seeds (text not read yet).
+    pub seeds: Vec<ProjectFile>,
+    /// Snapshot SQL files.
+    pub snapshots: Vec<ProjectFile>,
+    /// Singular tests.
+    pub singular_tests: Vec<ProjectFile>,
+    /// Analyses.
+    pub analyses: Vec<ProjectFile>,
+    /// Macro files.
+    pub macros: Vec<ProjectFile>,
+    /// Docs blocks from .md files.
+    pub docs: Vec<DocBlock>,
+    /// Properties YAML files.
+    pub properties: Vec<PropertiesFile>,
+}
+
+/// Find the project file in `dir`.
+pub fn find_project_file(dir: &Path) -> Result<PathBuf> {
+    PROJECT_FILE_NAMES
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|path| fs::is_file(path))
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::Usage,
+                format!("no `dbt_project.yml` or `tmk_project.yml` in `{}`", dir.display()),
+            )
+            .hint("run tmk in a project directory or pass `--project-dir`")
+        })
+}
+
+/// Read the whole project under `root`.
+pub fn load(root: &Path) -> Result<Project> {
+    let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    let project_path = find_project_file(&root)?;
+    let file_source = SourceFile::new(
+        &crate::error::display_path(&project_path, &root),
+        fs::read_text(&project_path)?,
+    );
+    let file: RawProjectFile = file_source.parse()?;
+    if let Some(version) = &file.config_version
+        && version.value != 2
+    {
+        return Err(file_source
+            .error(
+                yaml::Pos {
+                    line: version.referenced.line() as usize,
+                    column: version.referenced.column() as usize,
+                },
+                format!("`config-version: {}` is not supported", version.value),
+            )
+            .hint("use `config-version: 2`"));
+    }
+    let dirs = |configured: &Option<Vec<String>>, default: &str| RawProjectFile::paths(configured, default);
+    let model_dirs = dirs(&file.model_paths, "models");
+    let seed_dirs = dirs(&file.seed_paths, "seeds");
+    let test_dirs = dirs(&file.test_paths, "tests");
+    let analysis_dirs = dirs(&file.analysis_paths, "analyses");
+    let macro_dirs = dirs(&file.macro_paths, "macros");
+    let snapshot_dirs = dirs(&file.snapshot_paths, "snapshots");
+
+    let models = read_files(&root, &model_dirs, &["sql"], true)?;
+    let seeds = read_files(&root, &seed_dirs, &["csv"], false)?;
+    let snapshots = read_files(&root, &snapshot_dirs, &["sql"], true)?;
+    let singular_tests = read_files(&root, &test_dirs, &["sql"], true)?;
+    let analyses = read_files(&root, &analysis_dirs, &["sql"], true)?;
+    let macros = read_files(&root, &macro_dirs, &["sql"], true)?;
+
+    let mut yaml_dirs: Vec<String> = [
+        &model_dirs,
+        &seed_dirs,
+        &snapshot_dirs,
+        &analysis_dirs,
+        &macro_dirs,
+        &test_dirs,
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect();
+    yaml_dirs.sort();
+    yaml_dirs.dedup();
+    let properties = read_properties(&root, &yaml_dirs)?;
+    let docs_dirs = file.docs_paths.clone().unwrap_or_else(|| yaml_dirs.clone());
+    let docs = read_docs(&root, &docs_dirs)?;
+    Ok(Project {
+        root,
+        file,
+        file_source,
+        models,
+        seeds,
+        snapshots,
+        singular_tests,
+        analyses,
+        macros,
+        docs,
+        properties,
+    })
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    crate::error::display_path(path, root)
+        .components()
+        .map(|component| component.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn read_files(
+    root: &Path,
+    dirs: &[String],
+    extensions: &[&str],
+    read_text: bool,
+) -> Result<Vec<ProjectFile>> {
+    let mut paths = Vec::new();
+    for dir in dirs {
+        let base = root.join(dir);
+        for path in fs::files_with_extensions(&base, extensions)? {
+            paths.push((base.clone(), path));
+        }
+    }
+    paths
+        .par_iter()
+        .map(|(base, path)| {
+            let text = if read_text {
+                fs::read_text(path)?
+            } else {
+                Arc::from("")
+            };
+            let inner = path.strip_prefix(base).unwrap_or(path);
+            let mut folders: Vec<String> = inner
+                .components()
+                .map(|component| component.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            folders.pop();
+            Ok(ProjectFile {
+                relative_path: relative(root, path),
+                stem: path
+                    .file_stem()
+                    .map(|stem| stem.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                folders,
+                text,
+            })
+        })
+        .collect()
+}
+
+fn read_properties(root: &Path, dirs: &[String]) -> Result<Vec<PropertiesFile>> {
+    let mut paths = Vec::new();
+    for dir in dirs {
+        paths.extend(fs::files_with_extensions(&root.join(dir), &["yml", "yaml"])?);
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+        .par_iter()
+        .map(|path| {
+            let source = SourceFile::new(Path::new(&relative(root, path)), fs::read_text(path)?);
+            let content = source.parse()?;
+            Ok(PropertiesFile { source, content })
+        })
+        .collect()
+}
+
+fn read_docs(root: &Path, dirs: &[String]) -> Result<Vec<DocBlock>> {
+    let mut blocks = Vec::new();
+    for dir in dirs {
+        for path in fs::files_with_extensions(&root.join(dir), &["md"])? {
+            let text = fs::read_text(&path)?;
+            let relative_path = relative(root, &path);
+            blocks.extend(doc_blocks(&text).into_iter().map(|(name, text)| DocBlock {
+                name,
+                text,
+                relative_path: relative_path.clone(),
+            }));
+        }
+    }
+    Ok(blocks)
+}
+
+/// Extract `{% docs name %} ... {% enddocs %}` blocks from a Markdown file.
+fn doc_blocks(text: &str) -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{%") {
+        let after = &rest[start + 2..];
+        let Some(tag_end) = after.find("%}") else { break };
+        let tag = after[..tag_end].trim_matches(|c: char| c == '-' || c.is_whitespace());
+        let body_start = &after[tag_end + 2..];
+        rest = body_start;
+        let Some(name) = tag.strip_prefix("docs").map(str::trim) else {
+            continue;
+        };
+        if name.is_empty() {
+            continue;
+        }
+        let Some(end) = find_enddocs(body_start) else {
+            break;
+        };
+        blocks.push((name.to_string(), body_start[..end.0].trim().to_string()));
+        rest = &body_start[end.1..];
+    }
+    blocks
+}
+
+/// The start of `{% enddocs %}` and the offset just after it.
+fn find_enddocs(text: &str) -> Option<(usize, usize)> {
+    let mut offset = 0;
+    while let Some(start) = text[offset..].find("{%") {
+        let absolute = offset + start;
+        let after = &text[absolute + 2..];
+        let end = after.find("%}")?;
+        if after[..end].trim_matches(|c: char| c == '-' || c.is_whitespace()) == "enddocs" {
+            return Some((absolute, absolute + 2 + end + 2));
+        }
+        offset = absolute + 2;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::doc_blocks;
+
+    #[test]
+    fn doc_blocks_are_extracted_with_whitespace_control() {
+        let text = "{% docs a %}\nOne\n{% enddocs %}\n\n{%- docs b -%}Two{%- enddocs -%}";
+        assert_eq!(
+            doc_blocks(text),
+            vec![
+                ("a".to_string(), "One".to_string()),
+                ("b".to_string(), "Two".to_string())
+            ]
+        );
+    }
+}
