@@ -108,8 +108,8 @@ pub struct Error {
     pub kind: ErrorKind,
     /// One sentence; names in backticks.
     pub message: String,
-    /// Where it happened, when known.
-    pub location: Option<SourceLocation>,
+    /// Where it happened, when known (boxed to keep results small).
+    pub location: Option<Box<SourceLocation>>,
     /// Lines of further detail (the database's DETAIL, a cycle path, the cause).
     pub details: Vec<String>,
     /// What to do about it.
@@ -138,7 +138,7 @@ impl Error {
 
     /// Attach the location.
     pub fn at(mut self, location: SourceLocation) -> Error {
-        self.location = Some(location);
+        self.location = Some(Box::new(location));
         self
     }
 

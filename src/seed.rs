@@ -89,7 +89,7 @@ pub struct SeedColumn {
 pub struct SeedError {
     /// The 1-based line in the file.
     pub line: usize,
-    /// The 1-based byte column in that line (a BOM is not counted), or 1 when not known.
+    /// The 1-based byte column in that line of the file (a BOM counts), or 1 when not known.
     pub column: usize,
     /// What went wrong, with names and values in backticks.
     pub message: String,
@@ -100,6 +100,18 @@ pub struct SeedError {
 /// Parse a seed file. `bytes` is the file content.
 pub fn read_seed(bytes: &[u8], options: &SeedOptions) -> Result<SeedTable, SeedError> {
     check_delimiter(options.delimiter)?;
+    let body = bytes.strip_prefix(BOM).unwrap_or(bytes);
+    let bom_length = bytes.len() - body.len();
+    read_body(body, options).map_err(|mut error| {
+        if error.line == 1 {
+            error.column += bom_length;
+        }
+        error
+    })
+}
+
+/// [`read_seed`] after the BOM; positions are relative to `bytes`.
+fn read_body(bytes: &[u8], options: &SeedOptions) -> Result<SeedTable, SeedError> {
     let text = decode(bytes)?;
     let table = parse_csv(&text, options.delimiter)?;
     let (columns, kinds) = infer_columns(&text, &table, options.column_types)?;
@@ -159,9 +171,8 @@ fn check_delimiter(delimiter: u8) -> Result<(), SeedError> {
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// The file as text: BOM removed, UTF-8 checked, line breaks turned into `\n`.
+/// The file after its BOM as text: UTF-8 checked, line breaks turned into `\n`.
 fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, SeedError> {
-    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|error| {
         let (line, column) = locate(bytes, error.valid_up_to());
         SeedError {
@@ -288,7 +299,7 @@ fn check_row_length(
     let offset = fields.get(row.start + width).map_or(row.offset, |f| f.offset);
     let message = format!("row {number} has {count} fields but the header has {width}");
     Err(SeedError::at(text, offset, message)
-        .with_hint("quote values that contain the delimiter, e.g. `\"a, b\"`"))
+        .with_hint("a value that contains the delimiter must be quoted: `\"a, b\"`"))
 }
 
 struct CsvReader<'a> {
@@ -478,9 +489,10 @@ impl ColumnState {
 
     /// The first surviving candidate in dbt's order, with its PostgreSQL type.
     fn resolve(&self, text: &str, name: &str) -> Result<(Kind, String), SeedError> {
-        let (kind, data_type) = if self.has(NUMBER) {
+        if self.has(NUMBER) {
             return self.numbers.resolve(text, name);
-        } else if self.has(DATE) {
+        }
+        let (kind, data_type) = if self.has(DATE) {
             (Kind::Date, "date")
         } else if self.has(DATETIME) {
             (Kind::DateTime, "timestamp without time zone")
@@ -1176,4 +1188,431 @@ fn write_text(out: &mut String, raw: &str) {
     out.push('"');
     out.push_str(&raw.replace('"', "\"\""));
     out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_with(csv: &[u8], delimiter: u8, overrides: &[(&str, &str)]) -> SeedTable {
+        let column_types: IndexMap<String, String> = overrides
+            .iter()
+            .map(|(name, data_type)| (name.to_string(), data_type.to_string()))
+            .collect();
+        let options = SeedOptions {
+            delimiter,
+            column_types: &column_types,
+        };
+        read_seed(csv, &options).expect("the seed should load")
+    }
+
+    fn load(csv: &str) -> SeedTable {
+        load_with(csv.as_bytes(), b',', &[])
+    }
+
+    fn error_for(csv: &[u8]) -> SeedError {
+        let column_types = IndexMap::new();
+        let options = SeedOptions {
+            delimiter: b',',
+            column_types: &column_types,
+        };
+        match read_seed(csv, &options) {
+            Ok(table) => panic!("expected an error, got {table:?}"),
+            Err(error) => error,
+        }
+    }
+
+    fn types(table: &SeedTable) -> Vec<&str> {
+        table.columns.iter().map(|c| c.data_type.as_str()).collect()
+    }
+
+    fn copy(table: &SeedTable) -> &str {
+        std::str::from_utf8(&table.copy_data).expect("COPY data is UTF-8")
+    }
+
+    /// The single column's type and COPY lines.
+    fn column(csv: &str) -> (String, Vec<String>) {
+        let table = load(csv);
+        let lines = copy(&table).lines().map(str::to_string).collect();
+        (types(&table).join(","), lines)
+    }
+
+    #[test]
+    fn integers_are_integer() {
+        let (data_type, lines) = column("n\n1\n-20\n 300 \n+4\n");
+        assert_eq!(data_type, "integer");
+        assert_eq!(lines, ["1", "-20", "300", "4"]);
+    }
+
+    #[test]
+    fn decimals_are_float8_written_without_trailing_noise() {
+        let (data_type, lines) = column("x\n1.5\n2\n-2.50\n12345e-2\n0.001\n");
+        assert_eq!(data_type, "float8");
+        assert_eq!(lines, ["1.5", "2", "-2.5", "123.45", "0.001"]);
+    }
+
+    #[test]
+    fn one_point_zero_is_an_integer_because_agate_normalises() {
+        assert_eq!(column("x\n1.0\n2.000\n").0, "integer");
+        assert_eq!(column("x\n1.0\n2.000\n").1, ["1", "2"]);
+        assert_eq!(column("x\n1.50\n").0, "float8");
+    }
+
+    #[test]
+    fn exponents_count_as_agate_counts_them() {
+        assert_eq!(column("x\n1e3\n2E+1\n").1, ["1000", "20"]);
+        assert_eq!(column("x\n1e3\n").0, "integer");
+        assert_eq!(column("x\n1e-3\n").0, "float8");
+        assert_eq!(column("x\n1e-40\n").1, ["1e-40"]);
+        assert_eq!(column("x\n1.5e3\n").0, "integer");
+    }
+
+    #[test]
+    fn currency_group_separators_and_percent_are_stripped() {
+        let (data_type, lines) = column("p\n$5\n\"-$1,000.50\"\n€3\n£2\n50%\n1_000\n\"$-7\"\n");
+        assert_eq!(data_type, "float8");
+        assert_eq!(lines, ["5", "-1000.5", "3", "2", "50", "1000", "-7"]);
+    }
+
+    #[test]
+    fn currency_symbols_are_stripped_in_agates_order() {
+        assert_eq!(column("p\n$€5\n").0, "integer");
+        assert_eq!(column("p\n€$5\n").0, "text");
+    }
+
+    #[test]
+    fn things_that_are_not_numbers_make_text() {
+        for value in ["0x10", "1.2.3", "1 000", "snan", "%", "$", "abc"] {
+            assert_eq!(column(&format!("x\n{value}\n")).0, "text", "{value}");
+        }
+    }
+
+    #[test]
+    fn minus_zero_loads_as_zero() {
+        assert_eq!(column("x\n-0\n").1, ["0"]);
+        assert_eq!(column("x\n-0.0\n1.5\n").1, ["0", "1.5"]);
+    }
+
+    #[test]
+    fn nan_and_infinity_load_as_nan_in_a_float8_column() {
+        let (data_type, lines) = column("x\n1.5\nNaN\n-inf\nInfinity\n");
+        assert_eq!(data_type, "float8");
+        assert_eq!(lines, ["1.5", "NaN", "NaN", "NaN"]);
+    }
+
+    #[test]
+    fn values_are_rounded_to_28_significant_digits_like_python_decimal() {
+        assert_eq!(column("x\n1.00000000000000000000000000001\n").0, "integer");
+        assert_eq!(column("x\n1.0000000000000000000000001\n").0, "float8");
+    }
+
+    #[test]
+    fn integers_beyond_i32_are_bigint() {
+        let (data_type, lines) = column("x\n2147483648\n1\n");
+        assert_eq!(data_type, "bigint");
+        assert_eq!(lines, ["2147483648", "1"]);
+        assert_eq!(column("x\n-2147483648\n").0, "integer");
+    }
+
+    #[test]
+    fn an_integer_beyond_bigint_is_an_error_at_its_line() {
+        let error = error_for(b"id,x\n1,1\n2,\"99999999999999999999\"\n");
+        assert_eq!((error.line, error.column), (3, 3));
+        assert!(error.message.contains("`x`"), "{}", error.message);
+        assert!(error.message.contains("`99999999999999999999`"));
+        assert!(error.hint.is_some_and(|hint| hint.contains("column_types")));
+    }
+
+    #[test]
+    fn nan_in_an_integer_column_is_an_error() {
+        let error = error_for(b"x\n1\nNaN\n");
+        assert_eq!(error.line, 3);
+        assert!(error.message.contains("`NaN`"), "{}", error.message);
+    }
+
+    #[test]
+    fn dates_follow_strptime() {
+        let (data_type, lines) = column("d\n2024-01-02\n2024-1-2\n2024-01- 5\n 2024-12-31 \n");
+        assert_eq!(data_type, "date");
+        assert_eq!(lines, ["2024-01-02", "2024-01-02", "2024-01-05", "2024-12-31"]);
+        for value in ["2024-02-30", "0000-01-01", "2024-13-01", "2024-01-32", "24-01-01"] {
+            assert_eq!(column(&format!("d\n{value}\n")).0, "text", "{value}");
+        }
+    }
+
+    #[test]
+    fn datetimes_follow_strptime_without_fractions() {
+        let (data_type, lines) = column("t\n2024-01-02 03:04:05\n2024-01-02\t3:4:5\n");
+        assert_eq!(data_type, "timestamp without time zone");
+        assert_eq!(lines, ["2024-01-02 03:04:05", "2024-01-02 03:04:05"]);
+        assert_eq!(column("t\n2024-01-02 03:04:05.123\n").0, "text");
+        assert_eq!(column("t\n2024-01-02 24:00:00\n").0, "text");
+    }
+
+    #[test]
+    fn iso_datetimes_are_timestamps_and_offsets_become_utc() {
+        let csv = "t\n2024-01-02T03:04:05\n2024-01-02T03:04:05.1234567\n\
+                   2024-01-02T03:04:05Z\n2024-01-02T03:04:05+02:00\n2024-01-02T03:04-0130\n";
+        let (data_type, lines) = column(csv);
+        assert_eq!(data_type, "timestamp without time zone");
+        assert_eq!(
+            lines,
+            [
+                "2024-01-02 03:04:05",
+                "2024-01-02 03:04:05.123456",
+                "2024-01-02 03:04:05",
+                "2024-01-02 01:04:05",
+                "2024-01-02 04:34:00",
+            ]
+        );
+    }
+
+    #[test]
+    fn iso_datetimes_accept_isodates_other_forms() {
+        let csv = "t\n20240102T030405\n2024-W01-1T10\n2024-032T10.5\n\"2024-02T10:30,5\"\n\
+                   2024T1030\n20T00\n2024-00-05T00\n";
+        let (_, lines) = column(csv);
+        assert_eq!(
+            lines,
+            [
+                "2024-01-02 03:04:05",
+                "2024-01-01 10:00:00",
+                "2024-02-01 10:30:00",
+                "2024-02-01 10:30:30",
+                "2024-01-01 10:30:00",
+                "2001-01-01 00:00:00",
+                "2024-01-05 00:00:00",
+            ]
+        );
+    }
+
+    #[test]
+    fn fractional_hours_and_minutes_are_divided_like_isodate() {
+        assert_eq!(
+            column("t\n2024-01-02T10.123456789\n").1,
+            ["2024-01-02 10:07:24.444440"]
+        );
+        assert_eq!(
+            column("t\n2024-01-02T10:59.9999999999\n").1,
+            ["2024-01-02 10:59:59.999999"]
+        );
+        assert_eq!(column("t\n2024-01-02T10.99999999999999\n").0, "text");
+    }
+
+    #[test]
+    fn iso_times_out_of_range_are_text() {
+        for value in [
+            "2024-01-02T24:00",
+            "2024-01-02T23:60",
+            "2024-01-02T10:00:60",
+            "2024-01-02T",
+        ] {
+            assert_eq!(column(&format!("t\n{value}\n")).0, "text", "{value}");
+        }
+        assert_eq!(column("t\n2024-01-02t03:04\n").0, "text");
+        assert_eq!(column("t\n2024-01-02T03:04+24:00\n").0, "text");
+    }
+
+    #[test]
+    fn an_offset_before_year_one_is_written_bc() {
+        assert_eq!(
+            column("t\n0001-01-01T00:30+01:00\n").1,
+            ["0001-12-31 23:30:00 BC"]
+        );
+    }
+
+    #[test]
+    fn dates_and_datetimes_of_different_formats_make_text() {
+        assert_eq!(column("t\n2024-01-02\n2024-01-02T00:00\n").0, "text");
+        assert_eq!(column("t\n2024-01-02 00:00:00\n2024-01-02T00:00\n").0, "text");
+    }
+
+    #[test]
+    fn booleans_ignore_case_and_commas() {
+        let (data_type, lines) = column("b\ntrue\nFALSE\n True \n\"t,rue\"\n\",\"\n");
+        assert_eq!(data_type, "boolean");
+        assert_eq!(lines, ["true", "false", "true", "true", "\\N"]);
+    }
+
+    #[test]
+    fn one_and_zero_are_numbers_and_yes_no_is_text() {
+        assert_eq!(column("b\n1\n0\n").0, "integer");
+        assert_eq!(column("b\nyes\nno\n").0, "text");
+        assert_eq!(column("b\ntrue\n1\n").0, "text");
+    }
+
+    #[test]
+    fn mixed_columns_fall_to_text_and_keep_raw_values() {
+        let (data_type, lines) = column("m\n1\n2024-01-02\ntrue\n  padded  \n");
+        assert_eq!(data_type, "text");
+        assert_eq!(lines, ["1", "2024-01-02", "true", "  padded  "]);
+    }
+
+    #[test]
+    fn null_words_are_null_in_every_type() {
+        let table = load(
+            "i,f,d,t,b,s\nnull,NULL, Null ,,null,null\n1,1.5,2024-01-02,2024-01-02T00:00,true,x\n ,\"\",nUlL,   ,,  \n",
+        );
+        assert_eq!(
+            types(&table),
+            [
+                "integer",
+                "float8",
+                "date",
+                "timestamp without time zone",
+                "boolean",
+                "text"
+            ]
+        );
+        let lines: Vec<&str> = copy(&table).lines().collect();
+        assert_eq!(lines[0], "\\N,\\N,\\N,\\N,\\N,\\N");
+        assert_eq!(lines[2], "\\N,\\N,\\N,\\N,\\N,\\N");
+    }
+
+    #[test]
+    fn an_all_null_column_and_a_header_only_file_are_integer() {
+        assert_eq!(column("x\n\nnull\n").0, "integer");
+        let table = load("a,b\n");
+        assert_eq!(types(&table), ["integer", "integer"]);
+        assert_eq!((table.row_count, table.copy_data.len()), (0, 0));
+    }
+
+    #[test]
+    fn short_rows_and_blank_lines_are_padded_with_nulls() {
+        let table = load("a,b,c\n1\n\n2,3\n");
+        assert_eq!(table.row_count, 3);
+        assert_eq!(copy(&table), "1,\\N,\\N\n\\N,\\N,\\N\n2,3,\\N\n");
+    }
+
+    #[test]
+    fn text_equal_to_the_null_marker_is_quoted() {
+        let (data_type, lines) = column("s\n\\N\n\\.\nplain\nback\\slash\n");
+        assert_eq!(data_type, "text");
+        assert_eq!(lines, ["\"\\N\"", "\"\\.\"", "plain", "\"back\\slash\""]);
+    }
+
+    #[test]
+    fn quoted_fields_keep_delimiters_quotes_and_newlines() {
+        let table = load("a,b\n\"x,y\",\"he said \"\"hi\"\"\"\n\"multi\nline\",\"ab\"cd\n");
+        assert_eq!(table.row_count, 2);
+        assert_eq!(
+            copy(&table),
+            "\"x,y\",\"he said \"\"hi\"\"\"\n\"multi\nline\",abcd\n"
+        );
+    }
+
+    #[test]
+    fn a_bom_is_skipped_but_counts_in_error_columns() {
+        let table = load_with(b"\xEF\xBB\xBFid,name\n1,a\n", b',', &[]);
+        assert_eq!(table.columns[0].name, "id");
+        let error = error_for(b"\xEF\xBB\xBFid,id\n1,2,3\n");
+        assert_eq!((error.line, error.column), (1, 7));
+        let error = error_for(b"\xEF\xBB\xBFa,b\n1,2,3\n");
+        assert_eq!((error.line, error.column), (2, 5));
+    }
+
+    #[test]
+    fn crlf_and_lone_cr_are_line_breaks_even_inside_quotes() {
+        let table = load("a,b\r\n1,\"x\r\ny\"\r\n2,z");
+        assert_eq!(types(&table), ["integer", "text"]);
+        assert_eq!(copy(&table), "1,\"x\ny\"\n2,z\n");
+        assert_eq!(load("a\r1\r2\r").row_count, 2);
+    }
+
+    #[test]
+    fn a_missing_final_newline_and_a_trailing_delimiter_are_handled() {
+        assert_eq!(copy(&load("a,b\n1,2")), "1,2\n");
+        assert_eq!(copy(&load("a,b\n1,\n")), "1,\\N\n");
+    }
+
+    #[test]
+    fn another_delimiter_is_read_and_commas_are_written() {
+        let table = load_with(b"a;b;c\n1.5;x,y;1,5\n", b';', &[]);
+        assert_eq!(types(&table), ["float8", "text", "integer"]);
+        assert_eq!(copy(&table), "1.5,\"x,y\",15\n");
+        let table = load_with(b"a\tb\n1\t2\n", b'\t', &[]);
+        assert_eq!(copy(&table), "1,2\n");
+    }
+
+    #[test]
+    fn column_types_override_inference_and_pass_values_verbatim() {
+        let table = load_with(
+            b"zip,amount,n\n 01234,$5,x\nnull,,y\n",
+            b',',
+            &[("zip", "varchar(10)"), ("amount", "numeric(10,2)")],
+        );
+        assert_eq!(types(&table), ["varchar(10)", "numeric(10,2)", "text"]);
+        assert_eq!(copy(&table), " 01234,$5,x\n\\N,\\N,y\n");
+    }
+
+    #[test]
+    fn column_names_are_kept_exactly() {
+        let table = load("\" a \",\"b,c\",\"d\"\"e\"\n1,2,3\n");
+        let names: Vec<&str> = table.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, [" a ", "b,c", "d\"e"]);
+    }
+
+    #[test]
+    fn a_long_row_is_an_error_at_its_line() {
+        let error = error_for(b"a,b,c\n\"x\ny\",1,2\n1,2,3,4\n");
+        assert_eq!(error.message, "row 2 has 4 fields but the header has 3");
+        assert_eq!((error.line, error.column), (4, 7));
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_at_its_line() {
+        let error = error_for(b"a\r\nok\r\nab\xFFc\n");
+        assert_eq!((error.line, error.column), (3, 3));
+        assert!(error.message.contains("UTF-8"));
+    }
+
+    #[test]
+    fn duplicate_and_empty_column_names_are_errors() {
+        let error = error_for(b"id,name,id\n1,2,3\n");
+        assert_eq!((error.line, error.column), (1, 9));
+        assert!(error.message.contains("`id`"));
+        let error = error_for(b"id,,x\n1,2,3\n");
+        assert_eq!((error.line, error.column), (1, 4));
+        assert!(error.message.contains("empty name"));
+    }
+
+    #[test]
+    fn an_unterminated_quote_is_an_error_at_the_opening_quote() {
+        let error = error_for(b"a,b\n1,2\n3,\"abc\n4,5\n");
+        assert_eq!((error.line, error.column), (3, 3));
+        assert!(error.message.contains("never closed"));
+    }
+
+    #[test]
+    fn empty_files_headers_nul_bytes_and_bad_delimiters_are_errors() {
+        assert!(error_for(b"").message.contains("empty"));
+        assert!(error_for(b"\xEF\xBB\xBF").message.contains("empty"));
+        assert!(error_for(b"\n1\n").message.contains("header row is empty"));
+        let error = error_for(b"a\nx\0y\n");
+        assert_eq!((error.line, error.column), (2, 2));
+        let column_types = IndexMap::new();
+        let options = SeedOptions {
+            delimiter: b'"',
+            column_types: &column_types,
+        };
+        assert!(read_seed(b"a\n", &options).is_err());
+    }
+
+    #[test]
+    fn unicode_whitespace_is_stripped_from_typed_values() {
+        assert_eq!(column("x\n\u{a0}12\u{2003}\n").1, ["12"]);
+        assert_eq!(column("x\n\u{1c}true\u{1f}\n").0, "boolean");
+    }
+
+    #[test]
+    fn a_wide_seed_is_read_in_one_pass() {
+        let mut csv = String::from("id,amount,day,flag,name\n");
+        for i in 0..20_000 {
+            csv.push_str(&format!("{i},{i}.5,2024-01-{:02},true,\"n, {i}\"\n", i % 28 + 1));
+        }
+        let table = load(&csv);
+        assert_eq!(table.row_count, 20_000);
+        assert_eq!(types(&table), ["integer", "float8", "date", "boolean", "text"]);
+        assert!(copy(&table).ends_with("19999,19999.5,2024-01-08,true,\"n, 19999\"\n"));
+    }
 }

@@ -142,6 +142,39 @@ fn merge_vars(
     vars
 }
 
+/// Dependency edges (parent, child).
+type Edges = Vec<(usize, usize)>;
+
+/// One generic test entry to read, with what it is attached to.
+struct TestRequest<'a> {
+    file: &'a SourceFile,
+    pos: Pos,
+    entry: &'a Yaml,
+    target: TestTarget<'a>,
+    column: Option<String>,
+    attached: String,
+}
+
+impl<'a> TestRequest<'a> {
+    fn new(
+        file: &'a SourceFile,
+        pos: Pos,
+        entry: &'a Yaml,
+        target: TestTarget<'a>,
+        column: Option<String>,
+        attached: String,
+    ) -> TestRequest<'a> {
+        TestRequest {
+            file,
+            pos,
+            entry,
+            target,
+            column,
+            attached,
+        }
+    }
+}
+
 /// Properties by (resource type, name), with the file they came from.
 type PropertiesIndex<'p> = HashMap<(ResourceType, String), (&'p SourceFile, &'p RawNodeProperties, Pos)>;
 
@@ -513,7 +546,7 @@ impl Parser<'_> {
             .filter(|name| name.starts_with("test_"))
             .cloned()
             .collect();
-        let mut requests: Vec<(&SourceFile, Pos, &Yaml, TestTarget, Option<String>, String)> = Vec::new();
+        let mut requests: Vec<TestRequest> = Vec::new();
         let node_names: HashMap<(ResourceType, &str), usize> = drafts
             .iter()
             .enumerate()
@@ -524,7 +557,7 @@ impl Parser<'_> {
                 continue;
             }
             for test in raw.all_tests() {
-                requests.push((
+                requests.push(TestRequest::new(
                     source,
                     pos_of(test),
                     &test.value,
@@ -535,7 +568,7 @@ impl Parser<'_> {
             }
             for column in &raw.columns {
                 for test in column.value.all_tests() {
-                    requests.push((
+                    requests.push(TestRequest::new(
                         source,
                         pos_of(test),
                         &test.value,
@@ -553,7 +586,7 @@ impl Parser<'_> {
                     let table = &table.value;
                     let attached = format!("{source_name}.{}", table.name.value);
                     for test in table.all_tests() {
-                        requests.push((
+                        requests.push(TestRequest::new(
                             &file.source,
                             pos_of(test),
                             &test.value,
@@ -564,7 +597,7 @@ impl Parser<'_> {
                     }
                     for column in &table.columns {
                         for test in column.value.all_tests() {
-                            requests.push((
+                            requests.push(TestRequest::new(
                                 &file.source,
                                 pos_of(test),
                                 &test.value,
@@ -578,17 +611,24 @@ impl Parser<'_> {
             }
         }
         requests.sort_by(|left, right| {
-            (left.0.path.as_path(), left.1.line, left.1.column).cmp(&(
-                right.0.path.as_path(),
-                right.1.line,
-                right.1.column,
+            (left.file.path.as_path(), left.pos.line, left.pos.column).cmp(&(
+                right.file.path.as_path(),
+                right.pos.line,
+                right.pos.column,
             ))
         });
         let tests: Vec<Draft> = requests
             .par_iter()
-            .map(|(file, pos, entry, target, column, attached)| {
-                let test = generic_tests::read_test(file, entry, *pos, target, column.as_deref(), &known)?;
-                self.generic_test_node(file, test, attached)
+            .map(|request| {
+                let test = generic_tests::read_test(
+                    request.file,
+                    request.entry,
+                    request.pos,
+                    &request.target,
+                    request.column.as_deref(),
+                    &known,
+                )?;
+                self.generic_test_node(request.file, test, &request.attached)
             })
             .collect::<Result<_>>()?;
         let mut seen: HashMap<&str, &Draft> = HashMap::new();
@@ -777,7 +817,7 @@ fn finish_config(node: &mut Node) {
 
 /// Move a compile error of generated test Jinja to the YAML entry that declared the test.
 fn relocate(mut error: Error, file: &SourceFile, pos: Pos) -> Error {
-    error.location = Some(file.location(pos));
+    error.location = Some(Box::new(file.location(pos)));
     error
 }
 
@@ -825,7 +865,7 @@ fn build_lookup(drafts: &[Draft]) -> Result<Lookup> {
 }
 
 /// Turn captured refs and sources into node indices and edges; unknown names are errors.
-fn resolve_dependencies(drafts: Vec<Draft>, lookup: &Lookup) -> Result<(Vec<Node>, Vec<(usize, usize)>)> {
+fn resolve_dependencies(drafts: Vec<Draft>, lookup: &Lookup) -> Result<(Vec<Node>, Edges)> {
     let by_name: HashMap<&str, usize> = drafts
         .iter()
         .enumerate()

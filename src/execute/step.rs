@@ -238,15 +238,20 @@ fn read_seed_file(
         .text("delimiter")
         .and_then(|text| text.bytes().next())
         .unwrap_or(b',');
-    let column_types: indexmap::IndexMap<String, String> = config
-        .get("column_types")
-        .and_then(serde_json::Value::as_object)
-        .map(|map| {
-            map.iter()
-                .map(|(key, value)| (key.clone(), value.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut column_types: indexmap::IndexMap<String, String> = indexmap::IndexMap::new();
+    if let Some(types) = config.get("column_types").and_then(serde_json::Value::as_object) {
+        for (column, data_type) in types {
+            let data_type = data_type.as_str().ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Project,
+                    format!(
+                        "seed `{display}`: `column_types.{column}` must be a SQL type name, not `{data_type}`"
+                    ),
+                )
+            })?;
+            column_types.insert(column.clone(), data_type.to_string());
+        }
+    }
     let options = crate::seed::SeedOptions {
         delimiter,
         column_types: &column_types,
