@@ -76,7 +76,9 @@ fn start_temporary_cluster() -> Database {
         dir = data_dir.display(),
         root = data_dir.parent().unwrap_or(&data_dir).display(),
     );
-    Command::new("sh")
+    // The watcher must outlive this process, so it is deliberately never waited for.
+    #[allow(clippy::zombie_processes)]
+    let _watcher = Command::new("sh")
         .arg("-c")
         .arg(script)
         .spawn()
