@@ -114,6 +114,9 @@ pub struct RunArgs {
     /// How many nodes to build at once (default: the profile's threads).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Print the plan (steps in order, with what each waits for) and change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Options of compile.

@@ -29,6 +29,10 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         console.info("Nothing to do: the selection matches no node of this kind.");
         return Ok(0);
     }
+    if args.dry_run {
+        console.info(&plan.describe(&session.manifest));
+        return Ok(0);
+    }
     let postgres = super::connect(&mut session, console, threads + 1).await?;
     let planned: Vec<usize> = plan.steps.iter().map(|step| step.node).collect();
     let mut schemas: Vec<String> = planned

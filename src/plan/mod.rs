@@ -83,15 +83,22 @@ impl Plan {
             .map(|(step, (node, _))| (*node, step))
             .collect();
         let tests_of = tests_by_parent(manifest, &step_of);
+        let position = topological_positions(manifest);
         let steps = planned
             .iter()
             .map(|&(node, action)| {
                 let mut waits_for = Vec::new();
+                let mut downstream = None;
                 if kind != PlanKind::Test {
                     for parent in planned_ancestors(manifest, node, &step_of) {
                         waits_for.push(step_of[&parent]);
                         if kind == PlanKind::Build && action != StepAction::Test {
-                            waits_for.extend(tests_of.get(&parent).into_iter().flatten().copied());
+                            for &test_step in tests_of.get(&parent).into_iter().flatten() {
+                                let test = planned[test_step].0;
+                                if !depends_on_node(manifest, test, node, &position, &mut downstream) {
+                                    waits_for.push(test_step);
+                                }
+                            }
                         }
                     }
                 }
@@ -148,6 +155,35 @@ fn action_for(manifest: &Manifest, index: usize, kind: PlanKind) -> Option<StepA
         PlanKind::Test => action == StepAction::Test,
     };
     wanted.then_some(action)
+}
+
+/// Each node's position in the topological order.
+fn topological_positions(manifest: &Manifest) -> Vec<usize> {
+    let mut position = vec![0; manifest.nodes.len()];
+    for (index, node) in manifest.dag.topological_order().into_iter().enumerate() {
+        position[node] = index;
+    }
+    position
+}
+
+/// Whether `test` depends on `node` or on anything downstream of it (then `node` must not wait
+/// for it: a relationships test from a child to its parent is such a test). Parents earlier in
+/// the topological order than `node` cannot be downstream; only otherwise are `node`'s
+/// descendants computed, once per node.
+fn depends_on_node(
+    manifest: &Manifest,
+    test: usize,
+    node: usize,
+    position: &[usize],
+    downstream: &mut Option<std::collections::BTreeSet<usize>>,
+) -> bool {
+    manifest.nodes[test].depends_on.iter().any(|&parent| {
+        parent == node
+            || (position[parent] > position[node]
+                && downstream
+                    .get_or_insert_with(|| manifest.dag.descendants(node, None))
+                    .contains(&parent))
+    })
 }
 
 /// For each planned node, the planned tests that depend on it.

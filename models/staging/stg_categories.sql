@@ -1,0 +1,2 @@
+select category_id, name as category_name, parent_id
+from {{ ref('raw_categories') }}

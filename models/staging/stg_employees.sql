@@ -1,0 +1,7 @@
+select
+    employee_id,
+    first_name || ' ' || last_name as employee_name,
+    manager_id,
+    is_manager,
+    region_id
+from {{ ref('raw_employees') }}
