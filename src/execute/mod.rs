@@ -140,14 +140,17 @@ pub async fn execute(
                 break;
             }
             None => {
-                // Nothing running and nothing ready: the remaining steps were skipped (fail-fast).
+                // Nothing running and nothing ready: only fail-fast stops like this; anything
+                // else is a plan whose waits form a cycle, which is a bug in tmk.
+                let reason = if stopping {
+                    "skipped: the run stopped at the first failure (--fail-fast)"
+                } else {
+                    "not run: internal error, the plan's steps wait for each other"
+                };
                 for (index, step) in plan.steps.iter().enumerate() {
                     if !done[index] {
                         done[index] = true;
-                        let result = step::skipped(
-                            step,
-                            "skipped: the run stopped at the first failure (--fail-fast)",
-                        );
+                        let result = step::skipped(step, reason);
                         reporter.node_finished(&manifest, &result, results.len() + 1, total);
                         results.push(result);
                     }
