@@ -32,6 +32,20 @@ pub fn write_compiled(target_dir: &Path, manifest: &Manifest) -> Result<()> {
     Ok(())
 }
 
+/// Write `target/compiled/...` for nodes compiled just before they ran.
+pub fn write_deferred_compiled(target_dir: &Path, manifest: &Manifest, results: &[NodeResult]) -> Result<()> {
+    for result in results {
+        if let Some(sql) = &result.compiled_sql {
+            let node = &manifest.nodes[result.node];
+            crate::fs::write(
+                &target_dir.join(relative_sql_path("compiled", manifest, node)),
+                sql,
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Write `target/run/<project>/<path>` with the statements each node ran.
 pub fn write_run(target_dir: &Path, manifest: &Manifest, results: &[NodeResult]) -> Result<()> {
     for result in results {

@@ -29,8 +29,8 @@ pub fn run_results_json(manifest: &Manifest, results: &[NodeResult], elapsed: f6
                 "message": if result.message == "PASS" { Value::Null } else { Value::from(result.message.clone()) },
                 "failures": result.failures,
                 "unique_id": node.unique_id,
-                "compiled": node.compiled_sql.is_some(),
-                "compiled_code": node.compiled_sql,
+                "compiled": node.compiled_sql.is_some() || result.compiled_sql.is_some(),
+                "compiled_code": result.compiled_sql.as_ref().or(node.compiled_sql.as_ref()),
                 "relation_name": node.relation.as_ref().map(|relation| relation.render()),
                 "batch_results": null,
             })

@@ -54,8 +54,9 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
     ));
     let environment = CompileEnvironment {
         database: Some(database),
-        existing: &existing,
+        existing: Arc::new(existing),
         full_refresh: args.full_refresh,
+        defer_database_nodes: true,
     };
     let manifest = &mut session.manifest;
     tokio::task::block_in_place(|| manifest.compile(&planned, &environment));
@@ -68,10 +69,19 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         threads,
         fail_fast: args.fail_fast,
     };
-    let results = execute::execute(&plan, manifest.clone(), &postgres, options, console).await;
+    let results = execute::execute(
+        &plan,
+        manifest.clone(),
+        &postgres,
+        options,
+        Arc::new(environment),
+        console,
+    )
+    .await;
     postgres.close().await;
     let elapsed = started.elapsed().as_secs_f64();
     artifacts::write_run(&session.target_dir, &manifest, &results)?;
+    artifacts::write_deferred_compiled(&session.target_dir, &manifest, &results)?;
     artifacts::write_json(
         &session.target_dir,
         "manifest.json",

@@ -30,11 +30,11 @@ pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
     } else {
         None
     };
-    let existing = HashMap::new();
     let environment = CompileEnvironment {
         database,
-        existing: &existing,
+        existing: Arc::new(HashMap::new()),
         full_refresh: false,
+        defer_database_nodes: false,
     };
     let manifest = &mut session.manifest;
     let errors = tokio::task::block_in_place(|| manifest.compile(&selected, &environment));

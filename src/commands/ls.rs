@@ -1,4 +1,5 @@
-//! `tmk ls`: print the selected nodes, one per line (dotted fqn by default, or name, path, JSON).
+//! `tmk ls`: print the selected nodes sorted by unique id, one per line (dotted fqn by default,
+//! or name, path, JSON).
 
 use super::session;
 use crate::cli::{ListArgs, ListOutput};
@@ -9,7 +10,13 @@ use crate::error::Result;
 /// List; returns the exit code.
 pub fn run(args: &ListArgs, console: &Console) -> Result<i32> {
     let session = session::load(&args.project, console)?;
-    let selected = session::select(&session.manifest, &args.selection)?;
+    let mut selected = session::select(&session.manifest, &args.selection)?;
+    // dbt lists nodes sorted by unique id.
+    selected.sort_by(|&left, &right| {
+        session.manifest.nodes[left]
+            .unique_id
+            .cmp(&session.manifest.nodes[right].unique_id)
+    });
     for index in selected {
         let node = &session.manifest.nodes[index];
         if !args.resource_types.is_empty()

@@ -59,13 +59,17 @@ pub struct Manifest {
 }
 
 /// What the compile pass needs to know about the database.
-pub struct CompileEnvironment<'a> {
+#[derive(Clone)]
+pub struct CompileEnvironment {
     /// For run_query, statement and introspection.
     pub database: Option<Arc<dyn JinjaDatabase>>,
     /// Kinds of existing relations (for `is_incremental()`); empty without a database.
-    pub existing: &'a HashMap<Relation, String>,
+    pub existing: Arc<HashMap<Relation, String>>,
     /// `--full-refresh`.
     pub full_refresh: bool,
+    /// Leave nodes whose Jinja queries the database for `compile_deferred`, just before they
+    /// run (as dbt compiles each node when it runs, so they see upstream relations built).
+    pub defer_database_nodes: bool,
 }
 
 impl Manifest {
@@ -81,6 +85,7 @@ impl Manifest {
             .iter()
             .copied()
             .filter(|&index| self.has_sql(index))
+            .filter(|&index| !(environment.defer_database_nodes && self.nodes[index].needs_database))
             .collect();
         for index in self.ephemeral_ancestors_of(selected) {
             if !wanted.contains(&index) {
@@ -102,6 +107,9 @@ impl Manifest {
             }
         }
         for &index in selected {
+            if self.nodes[index].materialized == Materialization::Ephemeral {
+                continue;
+            }
             if let Some(sql) = &self.nodes[index].compiled_sql {
                 let ctes = self.ephemeral_ctes(index);
                 if !ctes.is_empty() {
@@ -111,6 +119,13 @@ impl Manifest {
             }
         }
         errors
+    }
+
+    /// Render one node that was deferred because it queries the database, with its ephemeral
+    /// CTEs, right before it runs.
+    pub fn compile_deferred(&self, index: usize, environment: &CompileEnvironment) -> Result<String> {
+        let sql = self.render_node(index, environment)?;
+        Ok(ephemeral::inject_ctes(&sql, &self.ephemeral_ctes(index)))
     }
 
     fn has_sql(&self, index: usize) -> bool {

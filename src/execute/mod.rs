@@ -12,7 +12,7 @@ use std::time::Instant;
 use tokio::task::JoinSet;
 
 use crate::adapter::postgres::Postgres;
-use crate::compile::Manifest;
+use crate::compile::{CompileEnvironment, Manifest};
 use crate::plan::{Plan, StepAction};
 
 /// The outcome of one node.
@@ -78,6 +78,8 @@ pub struct NodeResult {
     pub statements: Vec<String>,
     /// Worker slot that ran it.
     pub thread_id: usize,
+    /// SQL compiled just before the run (nodes whose Jinja queries the database).
+    pub compiled_sql: Option<String>,
 }
 
 /// Receives progress as the run goes (implemented by the console).
@@ -101,6 +103,7 @@ pub async fn execute(
     manifest: Arc<Manifest>,
     postgres: &Postgres,
     options: ExecuteOptions,
+    environment: Arc<CompileEnvironment>,
     reporter: &dyn Reporter,
 ) -> Vec<NodeResult> {
     let total = plan.steps.len();
@@ -127,8 +130,9 @@ pub async fn execute(
             let step = plan.steps[step_index].clone();
             let manifest = manifest.clone();
             let postgres = postgres.clone();
+            let environment = environment.clone();
             running.spawn(async move {
-                let result = step::run_step(&manifest, &postgres, &step, thread).await;
+                let result = step::run_step(manifest, &postgres, &step, thread, environment).await;
                 (step_index, thread, result)
             });
         }

@@ -2,13 +2,14 @@
 //! turn the outcome into a `NodeResult`. Compile errors recorded before the run and database
 //! errors both end as an `error` result carrying the located error.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use super::{NodeResult, Status, seconds_since};
 use crate::adapter::postgres::{Postgres, RelationKind, SqlOrigin};
-use crate::compile::Manifest;
 use crate::compile::config::ConfigExt;
 use crate::compile::node::{Materialization, Node};
+use crate::compile::{CompileEnvironment, Manifest};
 use crate::error::{Error, ErrorKind, Result, SourceLocation};
 use crate::plan::{Step, StepAction};
 
@@ -28,27 +29,43 @@ pub fn skipped(step: &Step, message: &str) -> NodeResult {
         failures: None,
         statements: Vec::new(),
         thread_id: 0,
+        compiled_sql: None,
     }
 }
 
 /// Run `step` and describe what happened.
-pub async fn run_step(manifest: &Manifest, postgres: &Postgres, step: &Step, thread_id: usize) -> NodeResult {
+pub async fn run_step(
+    manifest: Arc<Manifest>,
+    postgres: &Postgres,
+    step: &Step,
+    thread_id: usize,
+    environment: Arc<CompileEnvironment>,
+) -> NodeResult {
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
+    let deferred = compile_if_deferred(&manifest, step.node, environment).await;
     let node = &manifest.nodes[step.node];
-    let outcome = match step.action {
-        StepAction::Model(materialization) => {
-            build_model(manifest, postgres, node, materialization, step.full_refresh).await
-        }
-        StepAction::Seed => load_seed(manifest, postgres, node).await,
-        StepAction::Test => run_test(manifest, postgres, node).await,
-        StepAction::Snapshot => Err(Error::new(
-            ErrorKind::Compilation,
-            format!(
-                "snapshot `{}`: snapshots are not built by this version of tmk",
-                node.name
-            ),
-        )),
+    let sql = match &deferred {
+        Some(Ok(sql)) => Ok(sql.as_str()),
+        Some(Err(error)) => Err(error.clone()),
+        None => compiled(node),
+    };
+    let outcome = match sql {
+        Err(error) => Err(error),
+        Ok(sql) => match step.action {
+            StepAction::Model(materialization) => {
+                build_model(&manifest, postgres, node, sql, materialization, step.full_refresh).await
+            }
+            StepAction::Seed => load_seed(&manifest, postgres, node).await,
+            StepAction::Test => run_test(&manifest, postgres, node, sql).await,
+            StepAction::Snapshot => Err(Error::new(
+                ErrorKind::Compilation,
+                format!(
+                    "snapshot `{}`: snapshots are not built by this version of tmk",
+                    node.name
+                ),
+            )),
+        },
     };
     let mut result = NodeResult {
         node: step.node,
@@ -63,6 +80,7 @@ pub async fn run_step(manifest: &Manifest, postgres: &Postgres, step: &Step, thr
         failures: None,
         statements: Vec::new(),
         thread_id,
+        compiled_sql: deferred.and_then(Result::ok),
     };
     match outcome {
         Ok(done) => {
@@ -89,16 +107,33 @@ struct Done {
     statements: Vec<String>,
 }
 
+/// The SQL compiled before the run; seeds have none and need none.
 fn compiled(node: &Node) -> Result<&str> {
     if let Some(error) = &node.compile_error {
         return Err(error.clone());
     }
-    node.compiled_sql.as_deref().ok_or_else(|| {
-        Error::new(
+    Ok(node.compiled_sql.as_deref().unwrap_or_default())
+}
+
+/// Compile a node deferred because its Jinja queries the database (on a blocking thread:
+/// rendering waits on the database). None when the node was compiled before the run.
+async fn compile_if_deferred(
+    manifest: &Arc<Manifest>,
+    index: usize,
+    environment: Arc<CompileEnvironment>,
+) -> Option<Result<String>> {
+    let node = &manifest.nodes[index];
+    if node.compiled_sql.is_some() || node.compile_error.is_some() || !node.needs_database {
+        return None;
+    }
+    let manifest = manifest.clone();
+    let rendered = tokio::task::spawn_blocking(move || manifest.compile_deferred(index, &environment)).await;
+    Some(rendered.unwrap_or_else(|error| {
+        Err(Error::new(
             ErrorKind::Compilation,
-            format!("`{}` was not compiled", node.unique_id),
-        )
-    })
+            format!("compiling failed: {error}"),
+        ))
+    }))
 }
 
 /// Where the compiled SQL of `node` is written, for error locations.
@@ -122,10 +157,10 @@ async fn build_model(
     manifest: &Manifest,
     postgres: &Postgres,
     node: &Node,
+    sql: &str,
     materialization: Materialization,
     full_refresh: bool,
 ) -> Result<Done> {
-    let sql = compiled(node)?;
     let relation = node.relation.as_ref().ok_or_else(|| {
         Error::new(
             ErrorKind::Compilation,
@@ -264,8 +299,7 @@ fn read_seed_file(
     })
 }
 
-async fn run_test(manifest: &Manifest, postgres: &Postgres, node: &Node) -> Result<Done> {
-    let sql = compiled(node)?;
+async fn run_test(manifest: &Manifest, postgres: &Postgres, node: &Node, sql: &str) -> Result<Done> {
     let outcome = postgres
         .run_test(sql, &node.config, &origin(manifest, node, sql))
         .await?;
