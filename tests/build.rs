@@ -620,3 +620,37 @@ fn without_a_profile_tmk_uses_an_embedded_postgres() {
     );
     let _ = tmk::embedded_pg::stop(&project.path().join(".tmk/postgres"));
 }
+
+/// Hooks: `on-run-start` / `on-run-end` around the run, `pre-hook` / `post-hook` around a model,
+/// rendered with Jinja (`{{ this }}`).
+#[test]
+fn hooks_run_around_the_run_and_around_each_model() {
+    let project = TestProject::new(
+        "hooks",
+        &[
+            (
+                "dbt_project.yml",
+                "name: demo\nprofile: demo\nconfig-version: 2\non-run-start: \"create table if not exists {{ target.schema }}.audit (event text, at timestamptz default now())\"\non-run-end:\n  - \"insert into {{ target.schema }}.audit (event) values ('run end')\"\nmodels:\n  demo:\n    +post-hook: \"insert into {{ target.schema }}.audit (event) values ('built {{ this.identifier }}')\"\n",
+            ),
+            (
+                "models/m.sql",
+                "{{ config(materialized='table', pre_hook=\"insert into \" ~ target.schema ~ \".audit (event) values ('before m')\") }}\nselect 1 as id",
+            ),
+        ],
+    );
+    project.query(&format!("create schema {}", project.schema));
+    let run = project.tmk(&["run"]);
+    assert_ok(&run);
+    assert_eq!(
+        project.query(&format!(
+            "select string_agg(event, ', ' order by at, event) from {}.audit",
+            project.schema
+        )),
+        "before m, built m, run end"
+    );
+    assert!(
+        project
+            .read("target/run/demo/models/m.sql")
+            .contains("values ('built m')")
+    );
+}

@@ -64,20 +64,29 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
     for schema in &schemas {
         postgres.ensure_schema(schema).await?;
     }
+    run_project_hooks(
+        &session.manifest,
+        &session.manifest.on_run_start,
+        &environment,
+        &postgres,
+    )
+    .await?;
     let manifest = Arc::new(session.manifest);
     let options = ExecuteOptions {
         threads,
         fail_fast: args.fail_fast,
     };
+    let environment = Arc::new(environment);
     let results = execute::execute(
         &plan,
         manifest.clone(),
         &postgres,
         options,
-        Arc::new(environment),
+        environment.clone(),
         console,
     )
     .await;
+    run_project_hooks(&manifest, &manifest.on_run_end, &environment, &postgres).await?;
     postgres.close().await;
     let elapsed = started.elapsed().as_secs_f64();
     artifacts::write_run(&session.target_dir, &manifest, &results)?;
@@ -114,4 +123,20 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         .iter()
         .any(|result| matches!(result.status, Status::Error | Status::Fail));
     Ok(i32::from(failed))
+}
+
+/// Render and run `on-run-start` or `on-run-end` statements (rendering may query the database).
+async fn run_project_hooks(
+    manifest: &crate::compile::Manifest,
+    hooks: &[String],
+    environment: &CompileEnvironment,
+    postgres: &crate::adapter::postgres::Postgres,
+) -> Result<()> {
+    for hook in hooks {
+        let sql = tokio::task::block_in_place(|| manifest.render_run_hook(hook, environment))?;
+        if !sql.trim().is_empty() {
+            postgres.execute(&sql).await?;
+        }
+    }
+    Ok(())
 }

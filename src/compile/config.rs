@@ -128,13 +128,13 @@ pub fn merge_into(base: &mut ConfigMap, layer: &ConfigMap) {
     for (key, value) in layer {
         let key = canonical_key(key);
         if LIST_ACCUMULATING.contains(&key) {
-            let mut items = as_string_list(base.get(key));
-            for item in as_string_list(Some(value)) {
+            let mut items = as_value_list(base.get(key));
+            for item in as_value_list(Some(value)) {
                 if !items.contains(&item) {
                     items.push(item);
                 }
             }
-            base.insert(key.to_string(), Value::from(items));
+            base.insert(key.to_string(), Value::Array(items));
         } else if key == "meta"
             && let (Some(Value::Object(existing)), Value::Object(new)) = (base.get_mut(key), value)
         {
@@ -144,6 +144,15 @@ pub fn merge_into(base: &mut ConfigMap, layer: &ConfigMap) {
         } else {
             base.insert(key.to_string(), value.clone());
         }
+    }
+}
+
+/// A value or list of values as a list.
+fn as_value_list(value: Option<&Value>) -> Vec<Value> {
+    match value {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.clone(),
+        Some(other) => vec![other.clone()],
     }
 }
 

@@ -175,6 +175,70 @@ impl Manifest {
 
     fn render_node(&self, index: usize, environment: &CompileEnvironment) -> Result<String> {
         let node = &self.nodes[index];
+        let (context, extra) = self.node_context(index, environment);
+        let extra: Vec<(&str, Value)> = extra.iter().map(|(key, value)| (*key, value.clone())).collect();
+        let rendered = if node.test.is_some() {
+            self.jinja
+                .render_str(&node.path, &node.raw_code, context, &extra)?
+        } else {
+            self.jinja.render(&node.path, &node.raw_code, context, &extra)?
+        };
+        Ok(rendered.output)
+    }
+
+    /// The node's `pre-hook` or `post-hook` statements (`key`), rendered with its context.
+    /// A hook is a string, or a mapping with `sql` (dbt's `{sql: .., transaction: ..}` form).
+    pub fn render_hooks(
+        &self,
+        index: usize,
+        key: &str,
+        environment: &CompileEnvironment,
+    ) -> Result<Vec<String>> {
+        let node = &self.nodes[index];
+        let hooks = hook_texts(node.config.get(key));
+        if hooks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut rendered = Vec::with_capacity(hooks.len());
+        for hook in hooks {
+            let (context, extra) = self.node_context(index, environment);
+            let extra: Vec<(&str, Value)> = extra.iter().map(|(key, value)| (*key, value.clone())).collect();
+            let name = format!("{} ({key})", node.path);
+            rendered.push(self.jinja.render_str(&name, &hook, context, &extra)?.output);
+        }
+        Ok(rendered)
+    }
+
+    /// Render an `on-run-start` / `on-run-end` statement of the project.
+    pub fn render_run_hook(&self, hook: &str, environment: &CompileEnvironment) -> Result<String> {
+        let context = RenderContext {
+            target: self.target.clone(),
+            vars: self.vars.clone(),
+            lookup: Some(self.lookup.clone()),
+            node_config: Default::default(),
+            execute: true,
+            is_incremental: false,
+            database: environment.database.clone(),
+            docs: self.docs.clone(),
+        };
+        let extra = [
+            ("target", Value::from_serde(&*self.target)),
+            ("execute", Value::from(true)),
+            ("project_name", Value::from(self.project_name.clone())),
+        ];
+        Ok(self
+            .jinja
+            .render_str("dbt_project.yml (hook)", hook, context, &extra)?
+            .output)
+    }
+
+    /// The render context and variables of node `index`.
+    fn node_context(
+        &self,
+        index: usize,
+        environment: &CompileEnvironment,
+    ) -> (RenderContext, Vec<(&'static str, Value)>) {
+        let node = &self.nodes[index];
         let is_incremental = node.materialized == Materialization::Incremental
             && !node.full_refresh(environment.full_refresh)
             && node.relation.as_ref().is_some_and(|relation| {
@@ -194,20 +258,29 @@ impl Manifest {
             Some(relation) => RelationValue::value(relation.clone(), None),
             None => RelationValue::cte(&node.name, ephemeral::cte_name(&node.name)),
         };
-        let extra = self.common_context(node, this, true);
-        let extra: Vec<(&str, Value)> = extra.iter().map(|(key, value)| (*key, value.clone())).collect();
-        let rendered = if node.test.is_some() {
-            self.jinja
-                .render_str(&node.path, &node.raw_code, context, &extra)?
-        } else {
-            self.jinja.render(&node.path, &node.raw_code, context, &extra)?
-        };
-        Ok(rendered.output)
+        (context, self.common_context(node, this, true))
     }
 
     /// The variables every render sees besides the tmk context.
     fn common_context(&self, node: &Node, this: Value, execute: bool) -> Vec<(&'static str, Value)> {
         common_context(&self.target, &self.project_name, node, this, execute)
+    }
+}
+
+/// Hook statements from a config value: a string, a mapping with `sql`, or a list of those.
+fn hook_texts(value: Option<&serde_json::Value>) -> Vec<String> {
+    match value {
+        Some(serde_json::Value::String(text)) => vec![text.clone()],
+        Some(serde_json::Value::Object(map)) => map
+            .get("sql")
+            .and_then(|sql| sql.as_str())
+            .map(str::to_string)
+            .into_iter()
+            .collect(),
+        Some(serde_json::Value::Array(items)) => {
+            items.iter().flat_map(|item| hook_texts(Some(item))).collect()
+        }
+        _ => Vec::new(),
     }
 }
 

@@ -98,8 +98,8 @@ pub fn parse(
         docs,
         lookup,
         warnings,
-        on_run_start: project.file.on_run_start.to_vec(),
-        on_run_end: project.file.on_run_end.to_vec(),
+        on_run_start: crate::project::project_file::hook_list(&project.file.on_run_start),
+        on_run_end: crate::project::project_file::hook_list(&project.file.on_run_end),
     })
 }
 

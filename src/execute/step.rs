@@ -43,7 +43,7 @@ pub async fn run_step(
 ) -> NodeResult {
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
-    let deferred = compile_if_deferred(&manifest, step.node, environment).await;
+    let deferred = compile_if_deferred(&manifest, step.node, environment.clone()).await;
     let node = &manifest.nodes[step.node];
     let sql = match &deferred {
         Some(Ok(sql)) => Ok(sql.as_str()),
@@ -54,7 +54,19 @@ pub async fn run_step(
         Err(error) => Err(error),
         Ok(sql) => match step.action {
             StepAction::Model(materialization) => {
-                build_model(&manifest, postgres, node, sql, materialization, step.full_refresh).await
+                let hooks = render_hooks(&manifest, step.node, &environment).await;
+                match hooks {
+                    Err(error) => Err(error),
+                    Ok((pre, post)) => {
+                        with_hooks(
+                            postgres,
+                            &pre,
+                            &post,
+                            build_model(&manifest, postgres, node, sql, materialization, step.full_refresh),
+                        )
+                        .await
+                    }
+                }
             }
             StepAction::Seed => load_seed(&manifest, postgres, node).await,
             StepAction::Test => run_test(&manifest, postgres, node, sql).await,
@@ -134,6 +146,48 @@ async fn compile_if_deferred(
             format!("compiling failed: {error}"),
         ))
     }))
+}
+
+/// The model's rendered pre- and post-hooks (rendering may query the database: blocking thread).
+async fn render_hooks(
+    manifest: &Arc<Manifest>,
+    index: usize,
+    environment: &Arc<CompileEnvironment>,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let config = &manifest.nodes[index].config;
+    if !config.contains_key("pre-hook") && !config.contains_key("post-hook") {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let (manifest, environment) = (manifest.clone(), environment.clone());
+    tokio::task::spawn_blocking(move || {
+        Ok((
+            manifest.render_hooks(index, "pre-hook", &environment)?,
+            manifest.render_hooks(index, "post-hook", &environment)?,
+        ))
+    })
+    .await
+    .map_err(|error| Error::new(ErrorKind::Compilation, format!("rendering hooks failed: {error}")))?
+}
+
+/// Run pre-hooks, the build, then post-hooks; the statements all show in target/run.
+async fn with_hooks(
+    postgres: &Postgres,
+    pre: &[String],
+    post: &[String],
+    build: impl std::future::Future<Output = Result<Done>>,
+) -> Result<Done> {
+    for hook in pre.iter().filter(|hook| !hook.trim().is_empty()) {
+        postgres.execute(hook).await?;
+    }
+    let mut done = build.await?;
+    for hook in post.iter().filter(|hook| !hook.trim().is_empty()) {
+        postgres.execute(hook).await?;
+    }
+    let mut statements: Vec<String> = pre.to_vec();
+    statements.append(&mut done.statements);
+    statements.extend(post.iter().cloned());
+    done.statements = statements;
+    Ok(done)
 }
 
 /// Where the compiled SQL of `node` is written, for error locations.

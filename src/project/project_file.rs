@@ -10,27 +10,15 @@ use super::yaml::Yaml;
 /// The project file names tmk accepts, in lookup order.
 pub const PROJECT_FILE_NAMES: [&str; 2] = ["tmk_project.yml", "dbt_project.yml"];
 
-/// A string or a list of strings (dbt accepts both for hooks).
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(untagged)]
-pub enum OneOrMany {
-    /// Nothing.
-    #[default]
-    None,
-    /// A single value.
-    One(String),
-    /// A list of values.
-    Many(Vec<String>),
-}
-
-impl OneOrMany {
-    /// The values as a list.
-    pub fn to_vec(&self) -> Vec<String> {
-        match self {
-            OneOrMany::None => Vec::new(),
-            OneOrMany::One(value) => vec![value.clone()],
-            OneOrMany::Many(values) => values.clone(),
-        }
+/// Hook statements as written: a string or a list of strings (dbt accepts both).
+pub fn hook_list(value: &Option<Yaml>) -> Vec<String> {
+    match value {
+        Some(Yaml::Str(text)) => vec![text.clone()],
+        Some(Yaml::Seq(items)) => items
+            .iter()
+            .filter_map(|(_, item)| item.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
@@ -53,11 +41,11 @@ pub struct RawProjectFile {
     /// Project variables (global and per-package).
     pub vars: Option<Yaml>,
     /// Statements run before the run.
-    #[serde(rename = "on-run-start", default)]
-    pub on_run_start: OneOrMany,
+    #[serde(rename = "on-run-start")]
+    pub on_run_start: Option<Yaml>,
     /// Statements run after the run.
-    #[serde(rename = "on-run-end", default)]
-    pub on_run_end: OneOrMany,
+    #[serde(rename = "on-run-end")]
+    pub on_run_end: Option<Yaml>,
     /// Macro dispatch search order.
     pub dispatch: Option<Yaml>,
     /// Behaviour flags (accepted).
