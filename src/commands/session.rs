@@ -82,12 +82,20 @@ fn resolve_target(project: &Project, args: &ProjectArgs) -> Result<(PostgresTarg
     let text = crate::fs::read_text(path)?;
     let rendered = render_profile(path, &text)?;
     let file = SourceFile::new(path, Arc::from(rendered.as_str()));
-    let profile_name = project
-        .file
-        .profile
-        .clone()
-        .unwrap_or_else(|| project.file.name.value.clone());
-    let target = profile::read_target(&file, &profile_name, args.target.as_deref())?;
+    let (profile_name, profile_location) = match &project.file.profile {
+        Some(profile) => {
+            let pos = crate::project::yaml::Pos {
+                line: profile.referenced.line() as usize,
+                column: profile.referenced.column() as usize,
+            };
+            (
+                profile.value.clone(),
+                Some(project.file_source.span(pos, profile.value.chars().count())),
+            )
+        }
+        None => (project.file.name.value.clone(), None),
+    };
+    let target = profile::read_target(&file, &profile_name, profile_location, args.target.as_deref())?;
     Ok((target, TargetOrigin::Profile(path.clone())))
 }
 

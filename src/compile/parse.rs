@@ -981,9 +981,22 @@ fn cycle_error(nodes: &[Node], path: &[usize]) -> Error {
         ErrorKind::Graph,
         format!("dependency cycle: {}", names.join(" → ")),
     );
-    if let Some(&first) = path.first() {
-        let node = &nodes[first];
-        error = error.detail(format!("first node of the cycle is defined in `{}`", node.path));
+    // Point at the ref() in the second node that names the first (edges run parent → child).
+    if let [parent, child, ..] = path {
+        let (parent, child) = (&nodes[*parent], &nodes[*child]);
+        let quoted = [format!("'{}'", parent.name), format!("\"{}\"", parent.name)];
+        if let Some(offset) = quoted
+            .iter()
+            .find_map(|needle| child.raw_code.find(needle.as_str()))
+        {
+            let text = &child.raw_code;
+            let line = text[..offset].matches('\n').count() + 1;
+            let line_start = text[..offset].rfind('\n').map_or(0, |index| index + 1);
+            let column = text[line_start..offset].chars().count() + 1;
+            error = error.at(SourceLocation::new(&child.path, line, column)
+                .with_text(child.raw_code.clone())
+                .with_length(parent.name.chars().count() + 2));
+        }
     }
-    error.hint("break the cycle by removing one of these ref() calls")
+    error.hint("break the cycle by removing one of the ref() calls between these models")
 }

@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::yaml::{Pos, SourceFile, Yaml};
-use crate::error::{Error, ErrorKind, Result, did_you_mean};
+use crate::error::{Error, ErrorKind, Result, SourceLocation, did_you_mean};
 
 /// Where a profiles.yml may be, in lookup order.
 pub fn profile_candidates(profiles_dir: Option<&Path>, project_root: &Path) -> Vec<PathBuf> {
@@ -79,8 +79,14 @@ const TARGET_KEYS: [&str; 17] = [
     "application_name",
 ];
 
-/// Read `target` (or the profile's default target) of `profile` from a rendered profiles.yml.
-pub fn read_target(file: &SourceFile, profile: &str, target: Option<&str>) -> Result<PostgresTarget> {
+/// Read `target` (or the profile's default target) of `profile` from a rendered profiles.yml;
+/// `profile_location` is where the project file names the profile (for the error when it is missing).
+pub fn read_target(
+    file: &SourceFile,
+    profile: &str,
+    profile_location: Option<SourceLocation>,
+    target: Option<&str>,
+) -> Result<PostgresTarget> {
     let document: Yaml = file.parse()?;
     let entries = document
         .as_map()
@@ -90,11 +96,15 @@ pub fn read_target(file: &SourceFile, profile: &str, target: Option<&str>) -> Re
             .iter()
             .map(|entry| entry.key.as_str())
             .filter(|key| *key != "config");
-        Error::new(
+        let error = Error::new(
             ErrorKind::Project,
             format!("profile `{profile}` not found in `{}`", file.path.display()),
         )
-        .maybe_hint(did_you_mean(profile, names))
+        .maybe_hint(did_you_mean(profile, names));
+        match profile_location.clone() {
+            Some(location) => error.at(location),
+            None => error,
+        }
     })?;
     let fields = entry.value.as_map().ok_or_else(|| {
         file.error(
@@ -121,7 +131,12 @@ pub fn read_target(file: &SourceFile, profile: &str, target: Option<&str>) -> Re
                 entry.key_pos,
                 format!("target `{target_name}` not found in profile `{profile}`"),
             )
-            .maybe_hint(did_you_mean(&target_name, outputs.iter().map(|o| o.key.as_str())))
+            .hint(
+                did_you_mean(&target_name, outputs.iter().map(|o| o.key.as_str())).unwrap_or_else(|| {
+                    let names: Vec<String> = outputs.iter().map(|o| format!("`{}`", o.key)).collect();
+                    format!("the profile's targets are {}", names.join(", "))
+                }),
+            )
         })?;
     postgres_target(file, profile, &target_name, &output.value, output.value_pos)
 }

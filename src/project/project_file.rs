@@ -29,7 +29,7 @@ pub struct RawProjectFile {
     /// Project name.
     pub name: Spanned<String>,
     /// Profile name in profiles.yml (defaults to the project name).
-    pub profile: Option<String>,
+    pub profile: Option<Spanned<String>>,
     /// Must be 2 when present.
     #[serde(rename = "config-version")]
     pub config_version: Option<Spanned<i64>>,

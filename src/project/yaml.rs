@@ -227,6 +227,7 @@ impl SourceFile {
         let message = error.without_snippet().to_string();
         let message = message.lines().next().unwrap_or("invalid YAML").to_string();
         let hint = unknown_field_hint(&message);
+        let message = readable_yaml_message(&message);
         let pos = error
             .location()
             .map(|location| Pos {
@@ -239,10 +240,53 @@ impl SourceFile {
     }
 }
 
-/// From serde's "unknown field `x`, expected one of `a`, `b`" build "did you mean `a`?".
+/// The parser's message without its position suffix (the excerpt shows it), and unknown
+/// fields as "unknown key `x`" (the hint names the closest valid key).
+fn readable_yaml_message(message: &str) -> String {
+    if let Some(rest) = message.split("unknown field `").nth(1)
+        && let Some((field, _)) = rest.split_once('`')
+    {
+        return format!("unknown key `{field}`");
+    }
+    match message.rfind(" at line ") {
+        Some(index) => message[..index].to_string(),
+        None => message.to_string(),
+    }
+}
+
+/// From "unknown field `x`, expected one of `a`, `b`" (serde) or "... expected one of a, b at
+/// line 3, column 1" (serde-saphyr) build "did you mean `a`?".
 fn unknown_field_hint(message: &str) -> Option<String> {
     let rest = message.split("unknown field `").nth(1)?;
     let (field, rest) = rest.split_once('`')?;
-    let expected: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    let list = rest
+        .split("expected one of")
+        .nth(1)
+        .or_else(|| rest.split("expected").nth(1))?;
+    let list = list.split(" at line ").next().unwrap_or(list);
+    let expected: Vec<&str> = list
+        .split(',')
+        .map(|name| name.trim().trim_matches('`').trim_end_matches('.'))
+        .filter(|name| !name.is_empty())
+        .collect();
     did_you_mean(field, expected.iter().copied())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unknown_field_hint;
+
+    #[test]
+    fn unknown_field_hints_read_both_message_formats() {
+        let saphyr = "unknown field `modles`, expected one of name, profile, models at line 3, column 1";
+        assert_eq!(
+            unknown_field_hint(saphyr),
+            Some("did you mean `models`?".to_string())
+        );
+        let serde = "unknown field `descrption`, expected one of `name`, `description`";
+        assert_eq!(
+            unknown_field_hint(serde),
+            Some("did you mean `description`?".to_string())
+        );
+    }
 }

@@ -40,6 +40,17 @@ impl Postgres {
     /// Connect with a pool of `connections` connections.
     pub async fn connect(target: &PostgresTarget, connections: usize) -> Result<Postgres> {
         let options = connect_options(target)?;
+        // One direct connection first: the pool retries until its timeout and hides the cause
+        // (connection refused, unknown host, bad password) behind "pool timed out".
+        let timeout = Duration::from_secs(target.connect_timeout.unwrap_or(10).max(1));
+        let probe = tokio::time::timeout(
+            timeout,
+            <sqlx::PgConnection as sqlx::Connection>::connect_with(&options),
+        )
+        .await
+        .map_err(|_| connection_error(target, &sqlx::Error::PoolTimedOut))?
+        .map_err(|error| connection_error(target, &error))?;
+        let _ = sqlx::Connection::close(probe).await;
         let pool = PgPoolOptions::new()
             .max_connections(connections.max(1) as u32)
             .acquire_timeout(Duration::from_secs(target.connect_timeout.unwrap_or(10).max(1)))

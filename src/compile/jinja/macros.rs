@@ -111,6 +111,19 @@ impl MacroModule {
             .unwrap_or_else(|| SourceLocation::new(MODULE_NAME, line, column))
     }
 
+    /// The name of the macro whose body holds `line` of the joined module, if any.
+    pub fn enclosing_macro(&self, line: usize) -> Option<String> {
+        let before: Vec<&str> = self.source.lines().take(line).collect();
+        before.iter().rev().find_map(|text| {
+            let start = text.rfind(PREFIX)?;
+            let name = &text[start + PREFIX.len()..];
+            let end = name
+                .find(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+                .unwrap_or(name.len());
+            Some(name[..end].to_string())
+        })
+    }
+
     /// Register the module template, `__tmk_register` and one wrapper function per macro.
     pub fn register(&self, env: &mut Environment<'static>) -> Result<()> {
         env.add_function("__tmk_register", register_macros);

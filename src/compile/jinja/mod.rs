@@ -158,12 +158,24 @@ impl Jinja {
         if let Some(location) = self.locate(innermost, name, text) {
             tmk_error = tmk_error.at(location);
         }
-        if !std::ptr::eq(innermost, error)
-            && let Some(outer) = self.locate(error, name, text)
-        {
-            tmk_error = tmk_error.detail(format!("called from {}:{}", outer.path.display(), outer.line));
+        if innermost.name() == Some(MODULE_NAME) {
+            tmk_error = tmk_error.detail(self.call_site(innermost, name, text));
         }
         tmk_error
+    }
+
+    /// Where the template being rendered calls the macro that failed: "called from file:line",
+    /// or "while rendering file" when the call is indirect.
+    fn call_site(&self, error: &minijinja::Error, name: &str, text: &str) -> String {
+        let called = error.line().and_then(|line| self.macros.enclosing_macro(line));
+        let line = called.and_then(|macro_name| {
+            let offset = text.find(&format!("{macro_name}("))?;
+            Some(text[..offset].matches('\n').count() + 1)
+        });
+        match line {
+            Some(line) => format!("called from {name}:{line}"),
+            None => format!("while rendering {name}"),
+        }
     }
 
     fn locate(&self, error: &minijinja::Error, name: &str, text: &Arc<str>) -> Option<SourceLocation> {
