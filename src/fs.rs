@@ -37,6 +37,16 @@ pub fn write(path: &Path, contents: impl AsRef<[u8]>) -> Result<()> {
     std::fs::write(path, contents).map_err(|error| io_error("write", path, error))
 }
 
+/// Write a file unless it already holds exactly `contents` (compiled SQL rarely changes
+/// between runs, and writes cost far more than reads). Returns whether it wrote.
+pub fn write_if_changed(path: &Path, contents: &[u8]) -> Result<bool> {
+    #[allow(clippy::disallowed_methods)]
+    match std::fs::read(path) {
+        Ok(existing) if existing == contents => Ok(false),
+        _ => write(path, contents).map(|()| true),
+    }
+}
+
 /// Create a directory and its parents.
 pub fn create_dir_all(path: &Path) -> Result<()> {
     #[allow(clippy::disallowed_methods)]

@@ -189,21 +189,21 @@ pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
             test_name: node.test.as_ref().map(|test| test.name.as_str()),
         })
         .collect();
-    let selection_error = |error: selector::SelectorError| {
+    let selection_error = |flag: &str, error: selector::SelectorError| {
         let text: Arc<str> = Arc::from(error.argument.as_str());
         Error::new(ErrorKind::Usage, format!("bad selector: {}", error.message))
-            .at(SourceLocation::new("--select", 1, error.column).with_text(text))
+            .at(SourceLocation::new(flag, 1, error.column).with_text(text))
             .maybe_hint(error.hint.clone())
     };
     let include = if args.select.is_empty() {
         None
     } else {
-        Some(selector::parse_selection(&args.select).map_err(selection_error)?)
+        Some(selector::parse_selection(&args.select).map_err(|error| selection_error("--select", error))?)
     };
     let exclude = if args.exclude.is_empty() {
         None
     } else {
-        Some(selector::parse_selection(&args.exclude).map_err(selection_error)?)
+        Some(selector::parse_selection(&args.exclude).map_err(|error| selection_error("--exclude", error))?)
     };
     let indirect = match args.indirect_selection {
         IndirectSelectionArg::Eager => IndirectSelection::Eager,
@@ -218,5 +218,5 @@ pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
         exclude.as_ref(),
         indirect,
     )
-    .map_err(selection_error)
+    .map_err(|error| selection_error("--select", error))
 }

@@ -177,12 +177,13 @@ impl Manifest {
         let node = &self.nodes[index];
         let (context, extra) = self.node_context(index, environment);
         let extra: Vec<(&str, Value)> = extra.iter().map(|(key, value)| (*key, value.clone())).collect();
-        let rendered = if node.test.is_some() {
-            self.jinja
-                .render_str(&node.path, &node.raw_code, context, &extra)?
+        // Generic tests are registered under their unique id, files under their path.
+        let template = if node.test.is_some() {
+            &node.unique_id
         } else {
-            self.jinja.render(&node.path, &node.raw_code, context, &extra)?
+            &node.path
         };
+        let rendered = self.jinja.render(template, &node.raw_code, context, &extra)?;
         Ok(rendered.output)
     }
 

@@ -63,7 +63,8 @@ pub fn parse(
             text: file.text.clone(),
         })
         .collect();
-    let jinja = Jinja::new(macros, templates)?;
+    let mut jinja = Jinja::new(macros, templates)?;
+    let properties = index_properties(project)?;
     let parser = Parser {
         project,
         project_name: &project_name,
@@ -71,7 +72,7 @@ pub fn parse(
         vars: &vars,
         docs: &docs,
         jinja: &jinja,
-        properties: index_properties(project)?,
+        properties: &properties,
     };
     let mut drafts = Vec::new();
     drafts.extend(parser.sql_nodes(&project.models, ResourceType::Model)?);
@@ -79,9 +80,34 @@ pub fn parse(
     drafts.extend(parser.sources()?);
     drafts.extend(parser.sql_nodes(&project.singular_tests, ResourceType::Test)?);
     drafts.extend(parser.sql_nodes(&project.analyses, ResourceType::Analysis)?);
-    let generic = parser.generic_tests(&drafts)?;
-    drafts.extend(generic);
+    // Generic tests are registered as templates (compiled once for both passes), then rendered.
+    let tests = parser.generic_tests(&drafts)?;
     let warnings = parser.unused_properties(&drafts);
+    jinja.add_templates(
+        tests
+            .iter()
+            .map(|(draft, _)| TemplateSource {
+                name: draft.node.unique_id.clone(),
+                text: draft.node.raw_code.clone(),
+            })
+            .collect(),
+    )?;
+    let parser = Parser {
+        project,
+        project_name: &project_name,
+        target: &target,
+        vars: &vars,
+        docs: &docs,
+        jinja: &jinja,
+        properties: &properties,
+    };
+    let mut drafts = Vec::new();
+    drafts.extend(parser.sql_nodes(&project.models, ResourceType::Model)?);
+    drafts.extend(parser.seeds()?);
+    drafts.extend(parser.sources()?);
+    drafts.extend(parser.sql_nodes(&project.singular_tests, ResourceType::Test)?);
+    drafts.extend(parser.sql_nodes(&project.analyses, ResourceType::Analysis)?);
+    drafts.extend(parser.render_generic_tests(tests)?);
     drafts.retain(|draft| draft.node.config.flag("enabled", true));
     parser.name_relations(&mut drafts)?;
     let lookup = Arc::new(build_lookup(&drafts)?);
@@ -218,7 +244,7 @@ struct Parser<'p> {
     vars: &'p Arc<serde_json::Map<String, serde_json::Value>>,
     docs: &'p Arc<HashMap<String, String>>,
     jinja: &'p Jinja,
-    properties: PropertiesIndex<'p>,
+    properties: &'p PropertiesIndex<'p>,
 }
 
 impl Parser<'_> {
@@ -537,7 +563,7 @@ impl Parser<'_> {
     }
 
     /// Generic tests of every model, seed, snapshot and source table.
-    fn generic_tests(&self, drafts: &[Draft]) -> Result<Vec<Draft>> {
+    fn generic_tests(&self, drafts: &[Draft]) -> Result<Vec<(Draft, Pos)>> {
         let known: Vec<String> = self
             .jinja
             .macros()
@@ -552,7 +578,7 @@ impl Parser<'_> {
             .enumerate()
             .map(|(index, draft)| ((draft.node.resource_type, draft.node.name.as_str()), index))
             .collect();
-        for ((resource_type, name), (source, raw, _)) in &self.properties {
+        for ((resource_type, name), (source, raw, _)) in self.properties {
             if !node_names.contains_key(&(*resource_type, name.as_str())) {
                 continue;
             }
@@ -617,7 +643,7 @@ impl Parser<'_> {
                 right.pos.column,
             ))
         });
-        let tests: Vec<Draft> = requests
+        let tests: Vec<(Draft, Pos)> = requests
             .par_iter()
             .map(|request| {
                 let test = generic_tests::read_test(
@@ -628,25 +654,57 @@ impl Parser<'_> {
                     request.column.as_deref(),
                     &known,
                 )?;
-                self.generic_test_node(request.file, test, &request.attached)
+                let pos = test.pos;
+                Ok((
+                    self.generic_test_node(request.file, test, &request.attached)?,
+                    pos,
+                ))
             })
             .collect::<Result<_>>()?;
         let mut seen: HashMap<&str, &Draft> = HashMap::new();
-        for test in &tests {
-            if let Some(other) = seen.insert(test.node.unique_id.as_str(), test) {
-                let file = test.source_file.as_ref().or(other.source_file.as_ref());
+        for (test, pos) in &tests {
+            if seen.insert(test.node.unique_id.as_str(), test).is_some() {
                 let mut error = Error::new(
                     ErrorKind::Project,
                     format!("two data tests are both named `{}`", test.node.name),
                 )
                 .hint("give one of them a `name:`");
-                if let Some(file) = file {
-                    error = error.at(SourceLocation::new(&file.path, 1, 1).with_text(file.text.clone()));
+                if let Some(file) = &test.source_file {
+                    error = error.at(file.location(*pos));
                 }
                 return Err(error);
             }
         }
         Ok(tests)
+    }
+
+    /// Render generic tests (registered as templates named by unique id) to capture their refs.
+    fn render_generic_tests(&self, tests: Vec<(Draft, Pos)>) -> Result<Vec<Draft>> {
+        tests
+            .into_par_iter()
+            .map(|(mut draft, pos)| {
+                let node = &draft.node;
+                let context = self.parse_context(node.config.clone());
+                let this = RelationValue::value(self.default_relation(&node.name), None);
+                let extra = common_context(self.target, self.project_name, node, this, false);
+                let rendered = self
+                    .jinja
+                    .render(&node.unique_id, &node.raw_code, context, &extra);
+                let rendered = match (rendered, &draft.source_file) {
+                    (Ok(rendered), _) => rendered,
+                    (Err(error), Some(file)) => return Err(relocate(error, file, pos)),
+                    (Err(error), None) => return Err(error),
+                };
+                draft.refs = rendered
+                    .captured
+                    .refs
+                    .into_iter()
+                    .map(|call| (call.name, call.package))
+                    .collect();
+                draft.sources = rendered.captured.sources;
+                Ok(draft)
+            })
+            .collect()
     }
 
     fn generic_test_node(&self, file: &SourceFile, test: GenericTest, attached: &str) -> Result<Draft> {
@@ -678,15 +736,8 @@ impl Parser<'_> {
             path,
             raw.clone(),
         );
-        node.config = node_config.clone();
+        node.config = node_config;
         node.materialized = Materialization::Test;
-        let context = self.parse_context(node_config);
-        let this = RelationValue::value(self.default_relation(&test.name), None);
-        let extra = common_context(self.target, self.project_name, &node, this, false);
-        let rendered = self
-            .jinja
-            .render_str(&node.path, &raw, context, &extra)
-            .map_err(|error| relocate(error, file, test.pos))?;
         node.test = Some(TestMetadata {
             name: test.test_name,
             namespace: test.namespace,
@@ -697,20 +748,15 @@ impl Parser<'_> {
         finish_config(&mut node);
         Ok(Draft {
             node,
-            refs: rendered
-                .captured
-                .refs
-                .into_iter()
-                .map(|call| (call.name, call.package))
-                .collect(),
-            sources: rendered.captured.sources,
+            refs: Vec::new(),
+            sources: Vec::new(),
             source_file: Some(file.clone()),
         })
     }
 
     /// Properties that describe no node: dbt warns, tmk warns with the location.
     fn unused_properties(&self, drafts: &[Draft]) -> Vec<Error> {
-        let names: Vec<(ResourceType, &str)> = drafts
+        let names: std::collections::HashSet<(ResourceType, &str)> = drafts
             .iter()
             .map(|draft| (draft.node.resource_type, draft.node.name.as_str()))
             .collect();

@@ -70,11 +70,15 @@ pub struct Plan {
 impl Plan {
     /// Plan `kind` over the selected node indices.
     pub fn new(manifest: &Manifest, selected: &[usize], kind: PlanKind, full_refresh: bool) -> Plan {
+        let mut is_selected = vec![false; manifest.nodes.len()];
+        for &index in selected {
+            is_selected[index] = true;
+        }
         let planned: Vec<(usize, StepAction)> = manifest
             .dag
             .topological_order()
             .into_iter()
-            .filter(|index| selected.contains(index))
+            .filter(|&index| is_selected[index])
             .filter_map(|index| action_for(manifest, index, kind).map(|action| (index, action)))
             .collect();
         let step_of: HashMap<usize, usize> = planned

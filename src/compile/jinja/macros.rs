@@ -41,6 +41,8 @@ pub struct MacroModule {
     /// Macro name → the file that defines it (for artifacts).
     pub origins: Vec<(String, String)>,
     segments: Vec<Segment>,
+    name_set: std::collections::HashSet<String>,
+    prefix: String,
 }
 
 impl MacroModule {
@@ -51,6 +53,8 @@ impl MacroModule {
             names: Vec::new(),
             origins: Vec::new(),
             segments: Vec::new(),
+            name_set: Default::default(),
+            prefix: String::new(),
         };
         let mut project_names = BTreeSet::new();
         module.append(BUILTIN_PATH, Arc::from(BUILTIN_MACROS), &mut BTreeSet::new())?;
@@ -59,6 +63,17 @@ impl MacroModule {
         }
         module.names.sort();
         module.names.dedup();
+        module.name_set = module.names.iter().cloned().collect();
+        if !module.names.is_empty() {
+            let internal: Vec<String> = module
+                .names
+                .iter()
+                .map(|name| format!("{PREFIX}{name}"))
+                .collect();
+            let list = internal.join(", ");
+            module.prefix =
+                format!("{{% from '{MODULE_NAME}' import {list} %}}{{{{ __tmk_register({list}) }}}}");
+        }
         Ok(module)
     }
 
@@ -89,14 +104,34 @@ impl MacroModule {
         Ok(())
     }
 
-    /// The first line of every template: import the module and register its macros.
-    pub fn template_prefix(&self) -> String {
-        if self.names.is_empty() {
-            return String::new();
+    /// The first line of a template that uses macros: import the module and register them.
+    /// Templates that mention no macro (and no `adapter.dispatch`) get no prefix, which keeps
+    /// rendering the many plain models cheap; a mention anywhere imports all macros, so macros
+    /// that call other macros find them.
+    pub fn prefix_for(&self, text: &str) -> &str {
+        if self.prefix.is_empty() || !(text.contains("dispatch") || self.mentions_macro(text)) {
+            return "";
         }
-        let internal: Vec<String> = self.names.iter().map(|name| format!("{PREFIX}{name}")).collect();
-        let list = internal.join(", ");
-        format!("{{% from '{MODULE_NAME}' import {list} %}}{{{{ __tmk_register({list}) }}}}")
+        &self.prefix
+    }
+
+    fn mentions_macro(&self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        let mut index = 0;
+        while index < bytes.len() {
+            if bytes[index].is_ascii_alphabetic() || bytes[index] == b'_' {
+                let start = index;
+                while index < bytes.len() && (bytes[index].is_ascii_alphanumeric() || bytes[index] == b'_') {
+                    index += 1;
+                }
+                if self.name_set.contains(&text[start..index]) {
+                    return true;
+                }
+            } else {
+                index += 1;
+            }
+        }
+        false
     }
 
     /// Map a line of the joined module to the macro file and line it came from.

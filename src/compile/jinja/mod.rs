@@ -31,7 +31,6 @@ pub struct TemplateSource {
 pub struct Jinja {
     env: Environment<'static>,
     macros: MacroModule,
-    prefix_chars: usize,
 }
 
 /// The result of one render.
@@ -56,24 +55,22 @@ impl Jinja {
         database::register(&mut env);
         register_filters(&mut env);
         macros.register(&mut env)?;
-        let prefix = macros.template_prefix();
-        let prefix_chars = prefix.chars().count();
-        for template in templates {
-            let source = format!("{prefix}{}", template.text);
-            env.add_template_owned(template.name.clone(), source)
-                .map_err(|error| syntax_error(&error, &template, prefix_chars, &macros))?;
-        }
-        Ok(Jinja {
-            env,
-            macros,
-            prefix_chars,
-        })
+        let mut jinja = Jinja { env, macros };
+        jinja.add_templates(templates)?;
+        Ok(jinja)
     }
 
-    /// Add a template after construction (generic tests, profiles).
-    pub fn template_source(&self, body: &str) -> String {
-        let prefix = self.macros.template_prefix();
-        format!("{prefix}{body}")
+    /// Register more templates (generic tests, once they are read).
+    pub fn add_templates(&mut self, templates: Vec<TemplateSource>) -> Result<()> {
+        for template in templates {
+            let prefix = self.macros.prefix_for(&template.text);
+            let source = format!("{prefix}{}", template.text);
+            let prefix_chars = prefix.chars().count();
+            self.env
+                .add_template_owned(template.name.clone(), source.clone())
+                .map_err(|error| syntax_error(&error, &template, &source, prefix_chars))?;
+        }
+        Ok(())
     }
 
     /// Render the registered template `name` with `context` and extra variables.
@@ -107,7 +104,7 @@ impl Jinja {
         context: RenderContext,
         extra: &[(&str, Value)],
     ) -> Result<Rendered> {
-        let source = self.template_source(body);
+        let source = format!("{}{body}", self.macros.prefix_for(body));
         let template = self
             .env
             .template_from_named_str(name, &source)
@@ -198,8 +195,13 @@ impl Jinja {
             _ => 1,
         };
         let mut length = error.range().map(|range| range.len()).unwrap_or(1);
-        if line == 1 {
-            column = column.saturating_sub(self.prefix_chars).max(1);
+        if line == 1
+            && let Some(source) = &source
+        {
+            let prefix = self.macros.prefix_for(source);
+            if source.starts_with(prefix) {
+                column = column.saturating_sub(prefix.chars().count()).max(1);
+            }
         }
         if length > 200 {
             length = 1;
@@ -227,20 +229,18 @@ fn column_of(source: &str, offset: usize) -> usize {
     source[line_start..offset].chars().count() + 1
 }
 
+/// A template that does not parse, located in its file (`source` is the registered text, with
+/// the import prefix on line 1).
 fn syntax_error(
     error: &minijinja::Error,
     template: &TemplateSource,
+    source: &str,
     prefix_chars: usize,
-    _macros: &MacroModule,
 ) -> Error {
     let line = error.line().unwrap_or(1);
-    let source = template.text.as_ref();
     let mut column = error
         .range()
-        .map(|range| {
-            let full = format!("{}{}", " ".repeat(prefix_chars), source);
-            column_of(&full, range.start)
-        })
+        .map(|range| column_of(source, range.start))
         .unwrap_or(1);
     if line == 1 {
         column = column.saturating_sub(prefix_chars).max(1);
