@@ -13,7 +13,7 @@ use crate::compile::node::ResourceType;
 use crate::error::Result;
 use crate::execute::NodeResult;
 
-pub use manifest::manifest_json;
+pub use manifest::manifest_bytes;
 pub use run_results::run_results_json;
 
 /// dbt version tmk reports in artifacts (the dbt behaviour it matches).
@@ -21,42 +21,63 @@ pub const DBT_VERSION: &str = "1.10.0";
 
 /// Write `target/compiled/<project>/<path>` for every compiled node.
 pub fn write_compiled(target_dir: &Path, manifest: &Manifest) -> Result<()> {
-    for node in &manifest.nodes {
-        if let Some(sql) = &node.compiled_sql {
-            crate::fs::write(
-                &target_dir.join(relative_sql_path("compiled", manifest, node)),
-                sql,
-            )?;
-        }
-    }
-    Ok(())
+    let files: Vec<(String, &str)> = manifest
+        .nodes
+        .iter()
+        .filter_map(|node| {
+            Some((
+                relative_sql_path("compiled", manifest, node),
+                node.compiled_sql.as_deref()?,
+            ))
+        })
+        .collect();
+    write_files(target_dir, files)
 }
 
 /// Write `target/compiled/...` for nodes compiled just before they ran.
 pub fn write_deferred_compiled(target_dir: &Path, manifest: &Manifest, results: &[NodeResult]) -> Result<()> {
-    for result in results {
-        if let Some(sql) = &result.compiled_sql {
+    let files: Vec<(String, &str)> = results
+        .iter()
+        .filter_map(|result| {
             let node = &manifest.nodes[result.node];
-            crate::fs::write(
-                &target_dir.join(relative_sql_path("compiled", manifest, node)),
-                sql,
-            )?;
-        }
-    }
-    Ok(())
+            Some((
+                relative_sql_path("compiled", manifest, node),
+                result.compiled_sql.as_deref()?,
+            ))
+        })
+        .collect();
+    write_files(target_dir, files)
 }
 
 /// Write `target/run/<project>/<path>` with the statements each node ran.
 pub fn write_run(target_dir: &Path, manifest: &Manifest, results: &[NodeResult]) -> Result<()> {
-    for result in results {
-        if result.statements.is_empty() {
-            continue;
-        }
-        let node = &manifest.nodes[result.node];
-        let text = result.statements.join(";\n\n") + ";\n";
-        crate::fs::write(&target_dir.join(relative_sql_path("run", manifest, node)), text)?;
-    }
-    Ok(())
+    let texts: Vec<(String, String)> = results
+        .iter()
+        .filter(|result| !result.statements.is_empty())
+        .map(|result| {
+            let node = &manifest.nodes[result.node];
+            (
+                relative_sql_path("run", manifest, node),
+                result.statements.join(";\n\n") + ";\n",
+            )
+        })
+        .collect();
+    write_files(
+        target_dir,
+        texts
+            .iter()
+            .map(|(path, text)| (path.clone(), text.as_str()))
+            .collect(),
+    )
+}
+
+/// Write files under `target_dir` in parallel, skipping those whose content is unchanged
+/// (writes cost far more than reads, and most compiled SQL is the same as last time).
+fn write_files(target_dir: &Path, files: Vec<(String, &str)>) -> Result<()> {
+    use rayon::prelude::*;
+    files.par_iter().try_for_each(|(path, text)| {
+        crate::fs::write_if_changed(&target_dir.join(path), text.as_bytes()).map(|_| ())
+    })
 }
 
 /// `compiled/<project>/<path>`; generic tests live under their YAML file's path.
@@ -68,10 +89,28 @@ fn relative_sql_path(kind: &str, manifest: &Manifest, node: &crate::compile::nod
     }
 }
 
+/// `target/<kind>/<project>/<path>`, as dbt names `compiled_path` and `build_path`.
+fn target_sql_path(kind: &str, manifest: &Manifest, node: &crate::compile::node::Node) -> String {
+    format!("target/{}", relative_sql_path(kind, manifest, node))
+}
+
+/// dbt's timestamp format (`2024-01-31T12:00:00.123456Z`).
+fn format_time(time: &chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
 /// Write a JSON artifact.
 pub fn write_json(target_dir: &Path, name: &str, value: &serde_json::Value) -> Result<()> {
-    let text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".to_string());
+    let text = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string());
     crate::fs::write(&target_dir.join(name), text)
+}
+
+/// Write `manifest.json`.
+pub fn write_manifest(target_dir: &Path, manifest: &Manifest, results: &[NodeResult]) -> Result<()> {
+    crate::fs::write(
+        &target_dir.join("manifest.json"),
+        manifest_bytes(manifest, results),
+    )
 }
 
 /// dbt's metadata block.
@@ -79,7 +118,7 @@ fn metadata(schema: &str) -> serde_json::Value {
     serde_json::json!({
         "dbt_schema_version": format!("https://schemas.getdbt.com/dbt/{schema}"),
         "dbt_version": DBT_VERSION,
-        "generated_at": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+        "generated_at": format_time(&chrono::Utc::now()),
         "invocation_id": crate::invocation::id(),
         "invocation_started_at": crate::invocation::started_at(),
         "env": {},

@@ -91,11 +91,7 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
     let elapsed = started.elapsed().as_secs_f64();
     artifacts::write_run(&session.target_dir, &manifest, &results)?;
     artifacts::write_deferred_compiled(&session.target_dir, &manifest, &results)?;
-    artifacts::write_json(
-        &session.target_dir,
-        "manifest.json",
-        &artifacts::manifest_json(&manifest),
-    )?;
+    artifacts::write_manifest(&session.target_dir, &manifest, &results)?;
     let command = match kind {
         PlanKind::Build => "build",
         PlanKind::Run => "run",

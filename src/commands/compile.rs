@@ -39,11 +39,7 @@ pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
     let manifest = &mut session.manifest;
     let errors = tokio::task::block_in_place(|| manifest.compile(&selected, &environment));
     artifacts::write_compiled(&session.target_dir, &session.manifest)?;
-    artifacts::write_json(
-        &session.target_dir,
-        "manifest.json",
-        &artifacts::manifest_json(&session.manifest),
-    )?;
+    artifacts::write_manifest(&session.target_dir, &session.manifest, &[])?;
     for (_, error) in &errors {
         console.error(error);
     }

@@ -144,6 +144,15 @@ pub struct ColumnInfo {
     pub meta: Value,
 }
 
+/// The relation a generic test is attached to, as its properties YAML names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestedRelation {
+    /// A model, seed or snapshot, by name.
+    Node(String),
+    /// A source table: (source name, table name).
+    Source(String, String),
+}
+
 /// What a generic test checks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestMetadata {
@@ -155,7 +164,9 @@ pub struct TestMetadata {
     pub kwargs: serde_json::Map<String, Value>,
     /// The column it tests, if any.
     pub column_name: Option<String>,
-    /// The node the test is attached to.
+    /// What the test is attached to.
+    pub tested: TestedRelation,
+    /// The model, seed or snapshot the test is attached to (None for source tests, as in dbt).
     pub attached_node: Option<usize>,
 }
 

@@ -18,7 +18,7 @@ use super::jinja::context::{Captured, Lookup, RefTarget, RenderContext, TargetIn
 use super::jinja::macros::MacroModule;
 use super::jinja::relation::RelationValue;
 use super::jinja::{Jinja, TemplateSource};
-use super::node::{ColumnInfo, Materialization, Node, Relation, ResourceType, TestMetadata};
+use super::node::{ColumnInfo, Materialization, Node, Relation, ResourceType, TestMetadata, TestedRelation};
 use super::{Manifest, common_context, ephemeral};
 use crate::error::{Error, ErrorKind, Result, SourceLocation, did_you_mean};
 use crate::graph::Dag;
@@ -656,7 +656,7 @@ impl Parser<'_> {
                 )?;
                 let pos = test.pos;
                 Ok((
-                    self.generic_test_node(request.file, test, &request.attached)?,
+                    self.generic_test_node(request.file, test, &request.attached, &request.target)?,
                     pos,
                 ))
             })
@@ -707,7 +707,13 @@ impl Parser<'_> {
             .collect()
     }
 
-    fn generic_test_node(&self, file: &SourceFile, test: GenericTest, attached: &str) -> Result<Draft> {
+    fn generic_test_node(
+        &self,
+        file: &SourceFile,
+        test: GenericTest,
+        attached: &str,
+        target: &TestTarget,
+    ) -> Result<Draft> {
         let mut fqn = vec![self.project_name.to_string()];
         let mut folders: Vec<String> = file
             .path
@@ -743,6 +749,12 @@ impl Parser<'_> {
             namespace: test.namespace,
             kwargs: test.kwargs,
             column_name: test.column_name,
+            tested: match target {
+                TestTarget::Node(name) => TestedRelation::Node(name.to_string()),
+                TestTarget::Source(source, table) => {
+                    TestedRelation::Source(source.to_string(), table.to_string())
+                }
+            },
             attached_node: None,
         });
         finish_config(&mut node);
@@ -981,14 +993,20 @@ fn resolve_dependencies(drafts: Vec<Draft>, lookup: &Lookup) -> Result<(Vec<Node
         parents.dedup();
         dependencies.push(parents);
     }
+    let by_name_owned: HashMap<String, usize> = by_name
+        .iter()
+        .map(|(name, &index)| (name.to_string(), index))
+        .collect();
     let mut nodes: Vec<Node> = drafts.into_iter().map(|draft| draft.node).collect();
     let mut edges = Vec::new();
     for (index, parents) in dependencies.into_iter().enumerate() {
         for &parent in &parents {
             edges.push((parent, index));
         }
-        if let Some(test) = &mut nodes[index].test {
-            test.attached_node = parents.first().copied();
+        if let Some(test) = &mut nodes[index].test
+            && let TestedRelation::Node(name) = &test.tested
+        {
+            test.attached_node = by_name_owned.get(name).copied();
         }
         nodes[index].depends_on = parents;
     }
