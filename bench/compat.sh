@@ -142,7 +142,7 @@ fi
 
 # 3. compare
 DIFF_RC=0
-diff -ru --exclude=ARTIFACT_SHAPES.md "$EXPECTED" "$OUT" >"$WORK/diff.txt" 2>&1 || DIFF_RC=$?
+diff -ru -x artifacts -x ARTIFACT_SHAPES.md --exclude=ARTIFACT_SHAPES.md "$EXPECTED" "$OUT" >"$WORK/diff.txt" 2>&1 || DIFF_RC=$?
 if [ "$DIFF_RC" != 0 ]; then
     cat "$WORK/diff.txt"
     echo "compat.sh: FAIL: $MODE output differs from dbt's reference (see diff above)" >&2

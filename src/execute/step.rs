@@ -62,7 +62,18 @@ pub async fn run_step(
                             postgres,
                             &pre,
                             &post,
-                            build_model(&manifest, postgres, node, sql, materialization, step.full_refresh),
+                            build_model(
+                                &manifest,
+                                postgres,
+                                node,
+                                sql,
+                                materialization,
+                                step.full_refresh,
+                                // Absent when the run started: create it directly (one statement).
+                                node.relation
+                                    .as_ref()
+                                    .is_some_and(|relation| !environment.existing.contains_key(relation)),
+                            ),
                         )
                         .await
                     }
@@ -214,6 +225,7 @@ async fn build_model(
     sql: &str,
     materialization: Materialization,
     full_refresh: bool,
+    known_absent: bool,
 ) -> Result<Done> {
     let relation = node.relation.as_ref().ok_or_else(|| {
         Error::new(
@@ -230,13 +242,13 @@ async fn build_model(
     let (outcome, verb) = match materialization {
         Materialization::View => (
             postgres
-                .build_relation(relation, sql, RelationKind::View, &origin)
+                .build_relation(relation, sql, RelationKind::View, &origin, known_absent)
                 .await?,
             "CREATE VIEW",
         ),
         Materialization::Table => (
             postgres
-                .build_relation(relation, sql, table_kind, &origin)
+                .build_relation(relation, sql, table_kind, &origin, known_absent)
                 .await?,
             "SELECT",
         ),
@@ -251,7 +263,7 @@ async fn build_model(
                 ),
                 _ => (
                     postgres
-                        .build_relation(relation, sql, table_kind, &origin)
+                        .build_relation(relation, sql, table_kind, &origin, known_absent)
                         .await?,
                     "SELECT",
                 ),

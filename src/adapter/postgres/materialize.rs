@@ -44,6 +44,17 @@ pub enum RelationKind {
 }
 
 const TEMP_SUFFIX: &str = "__tmk_tmp";
+/// SQLSTATE `duplicate_table`.
+const DUPLICATE_TABLE: &str = "42P07";
+
+/// `create view|table|unlogged table <relation> as (` for a model's SQL.
+fn create_prefix(kind: RelationKind, relation: &Relation) -> String {
+    match kind {
+        RelationKind::View => format!("create view {} as (\n", relation.render()),
+        RelationKind::Table => format!("create table {} as (\n", relation.render()),
+        RelationKind::UnloggedTable => format!("create unlogged table {} as (\n", relation.render()),
+    }
+}
 const BACKUP_SUFFIX: &str = "__tmk_backup";
 
 fn suffixed(relation: &Relation, suffix: &str) -> Relation {
@@ -63,13 +74,13 @@ impl Postgres {
         sql: &str,
         kind: RelationKind,
         origin: &SqlOrigin,
+        known_absent: bool,
     ) -> Result<BuildOutcome> {
+        if known_absent && let Some(outcome) = self.create_new(relation, sql, kind, origin).await? {
+            return Ok(outcome);
+        }
         let temporary = suffixed(relation, TEMP_SUFFIX);
-        let create_prefix = match kind {
-            RelationKind::View => format!("create view {} as (\n", temporary.render()),
-            RelationKind::Table => format!("create table {} as (\n", temporary.render()),
-            RelationKind::UnloggedTable => format!("create unlogged table {} as (\n", temporary.render()),
-        };
+        let create_prefix = create_prefix(kind, &temporary);
         let create = format!("{create_prefix}{sql}\n)");
         let mut connection = self
             .pool
@@ -100,6 +111,37 @@ impl Postgres {
             .await
             .map_err(|error| statement_error(&error, "commit", None, 0))?;
         Ok(outcome)
+    }
+
+    /// Create a relation that did not exist when the run started: one statement under its final
+    /// name, atomic by itself. None when it exists after all (someone created it meanwhile);
+    /// the caller then replaces it the careful way.
+    async fn create_new(
+        &self,
+        relation: &Relation,
+        sql: &str,
+        kind: RelationKind,
+        origin: &SqlOrigin,
+    ) -> Result<Option<BuildOutcome>> {
+        let prefix = create_prefix(kind, relation);
+        let create = format!("{prefix}{sql}\n)");
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(create.clone()))
+            .execute(&self.pool)
+            .await
+        {
+            Ok(done) => Ok(Some(BuildOutcome {
+                rows_affected: (kind != RelationKind::View).then(|| done.rows_affected()),
+                recreated_views: Vec::new(),
+                statements: vec![create],
+            })),
+            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(DUPLICATE_TABLE) => Ok(None),
+            Err(error) => Err(statement_error(
+                &error,
+                &create,
+                Some(origin),
+                prefix.chars().count(),
+            )),
+        }
     }
 
     /// Add the model's rows to an existing table in one transaction: append, or with a
