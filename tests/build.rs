@@ -3,6 +3,8 @@
 //! depends on them, dependent views kept across rebuilds, ephemeral CTEs, seeds, macros, the
 //! artifacts, and the output a person reads.
 
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use common::{Run, TestProject};
@@ -652,5 +654,40 @@ fn hooks_run_around_the_run_and_around_each_model() {
         project
             .read("target/run/demo/models/m.sql")
             .contains("values ('built m')")
+    );
+}
+
+/// Generic tests named with 64 or more characters keep their full name, as in dbt (output,
+/// selection); the name cut to 30 characters plus an md5 is their alias and compiled file.
+#[test]
+fn long_generic_test_names_keep_the_full_name_and_use_a_short_alias() {
+    let project = TestProject::new(
+        "longnames",
+        &[
+            ("models/m.sql", "select 'placed' as status"),
+            (
+                "models/schema.yml",
+                "version: 2\nmodels:\n  - name: m\n    columns:\n      - name: status\n        data_tests:\n          - accepted_values:\n              values: [placed, shipped, completed, return_pending, returned]\n",
+            ),
+        ],
+    );
+    let full = "accepted_values_m_status__placed__shipped__completed__return_pending__returned";
+    let run = project.tmk(&["build"]);
+    assert_ok(&run);
+    assert!(
+        run.stdout.contains(&format!("PASS  test {full}")),
+        "{}",
+        run.stdout
+    );
+    let listed = project.tmk(&["ls", "-s", full, "-o", "name"]);
+    assert_eq!(listed.stdout, format!("{full}\n"));
+    let files: Vec<String> = std::fs::read_dir(project.path().join("target/compiled/demo/models/schema.yml"))
+        .expect("compiled tests")
+        .map(|entry| entry.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert!(
+        files[0].starts_with("accepted_values_m_") && files[0].len() == "accepted_values_m_".len() + 32 + 4,
+        "{files:?}"
     );
 }

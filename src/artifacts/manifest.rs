@@ -470,7 +470,7 @@ fn node_alias(node: &Node) -> String {
 /// analyses under `analysis/`.
 fn node_path(node: &Node) -> String {
     if node.test.is_some() {
-        return format!("{}.sql", node.name);
+        return format!("{}.sql", hashed_test_alias(node).unwrap_or(&node.name));
     }
     let inside = node
         .path
@@ -482,17 +482,11 @@ fn node_path(node: &Node) -> String {
     }
 }
 
-/// The name of a generic test whose long name was cut and hashed (`<prefix>_<md5>`): dbt
+/// The alias of a generic test whose long name was cut and hashed (`<prefix>_<md5>`): dbt
 /// keeps the long name as `name` and sets this as `alias` config.
 fn hashed_test_alias(node: &Node) -> Option<&str> {
     node.test.as_ref()?;
-    let (prefix, hash) = node.name.rsplit_once('_')?;
-    let hashed = !prefix.is_empty()
-        && hash.len() == 32
-        && hash
-            .bytes()
-            .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte));
-    hashed.then_some(node.name.as_str())
+    node.config.get("alias").and_then(Value::as_str)
 }
 
 /// A generic test's code as dbt records it; other nodes' source text.

@@ -9,7 +9,6 @@ mod run_results;
 use std::path::Path;
 
 use crate::compile::Manifest;
-use crate::compile::node::ResourceType;
 use crate::error::Result;
 use crate::execute::NodeResult;
 
@@ -82,11 +81,7 @@ fn write_files(target_dir: &Path, files: Vec<(String, &str)>) -> Result<()> {
 
 /// `compiled/<project>/<path>`; generic tests live under their YAML file's path.
 fn relative_sql_path(kind: &str, manifest: &Manifest, node: &crate::compile::node::Node) -> String {
-    if node.resource_type == ResourceType::Test && node.test.is_some() {
-        format!("{kind}/{}/{}/{}.sql", manifest.project_name, node.path, node.name)
-    } else {
-        format!("{kind}/{}/{}", manifest.project_name, node.path)
-    }
+    format!("{kind}/{}/{}", manifest.project_name, node.sql_file_path())
 }
 
 /// `target/<kind>/<project>/<path>`, as dbt names `compiled_path` and `build_path`.

@@ -40,7 +40,7 @@ pub enum TestTarget<'a> {
 /// A generic test read from YAML, ready to become a node.
 #[derive(Debug, Clone)]
 pub struct GenericTest {
-    /// The short name (the node name).
+    /// The node name (dbt's full name; a name over 63 characters gets a shortened `alias`).
     pub name: String,
     /// The test macro's name without `test_` (`not_null`).
     pub test_name: String,
@@ -134,13 +134,17 @@ pub fn read_test(
         }
     }
     config::validate_values(&test_config).map_err(|message| file.error(arguments_pos, message))?;
-    let (short_name, _full_name) = match &custom_name {
+    let (short_name, full_name) = match &custom_name {
         Some(name) => (name.clone(), name.clone()),
         None => synthesize_name(&test_name, target, column_name.as_deref(), &kwargs),
     };
+    // dbt keeps the full name; the shortened one (over 63 characters) becomes the alias.
+    if short_name != full_name {
+        test_config.insert("alias".to_string(), Value::from(short_name));
+    }
     let raw_code = test_jinja(&macro_name, target, column_name.as_deref(), &kwargs);
     Ok(GenericTest {
-        name: short_name,
+        name: full_name,
         test_name,
         namespace,
         kwargs,

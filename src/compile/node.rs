@@ -241,6 +241,21 @@ impl Node {
             .unwrap_or(flag)
     }
 
+    /// The node's SQL file under `target/compiled/<project>/` or `target/run/<project>/`: its
+    /// own path, or for a generic test `<yml path>/<alias or name>.sql`.
+    pub fn sql_file_path(&self) -> String {
+        if self.test.is_some() {
+            let file = self
+                .config
+                .get("alias")
+                .and_then(Value::as_str)
+                .unwrap_or(&self.name);
+            format!("{}/{file}.sql", self.path)
+        } else {
+            self.path.clone()
+        }
+    }
+
     /// The severity of a test (`error` by default).
     pub fn severity(&self) -> &str {
         self.config

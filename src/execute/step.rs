@@ -203,12 +203,11 @@ async fn with_hooks(
 
 /// Where the compiled SQL of `node` is written, for error locations.
 pub fn compiled_path(manifest: &Manifest, node: &Node) -> String {
-    let path = if node.test.is_some() {
-        format!("{}/{}.sql", node.path, node.name)
-    } else {
-        node.path.clone()
-    };
-    format!("target/compiled/{}/{path}", manifest.project_name)
+    format!(
+        "target/compiled/{}/{}",
+        manifest.project_name,
+        node.sql_file_path()
+    )
 }
 
 fn origin(manifest: &Manifest, node: &Node, sql: &str) -> SqlOrigin {
