@@ -65,15 +65,7 @@ pub fn parse(
         .collect();
     let mut jinja = Jinja::new(macros, templates)?;
     let properties = index_properties(project)?;
-    let parser = Parser {
-        project,
-        project_name: &project_name,
-        target: &target,
-        vars: &vars,
-        docs: &docs,
-        jinja: &jinja,
-        properties: &properties,
-    };
+    let parser = Parser::new(project, &project_name, &target, &vars, &docs, &jinja, &properties);
     let mut drafts = Vec::new();
     drafts.extend(parser.sql_nodes(&project.models, ResourceType::Model)?);
     drafts.extend(parser.seeds()?);
@@ -92,21 +84,7 @@ pub fn parse(
             })
             .collect(),
     )?;
-    let parser = Parser {
-        project,
-        project_name: &project_name,
-        target: &target,
-        vars: &vars,
-        docs: &docs,
-        jinja: &jinja,
-        properties: &properties,
-    };
-    let mut drafts = Vec::new();
-    drafts.extend(parser.sql_nodes(&project.models, ResourceType::Model)?);
-    drafts.extend(parser.seeds()?);
-    drafts.extend(parser.sources()?);
-    drafts.extend(parser.sql_nodes(&project.singular_tests, ResourceType::Test)?);
-    drafts.extend(parser.sql_nodes(&project.analyses, ResourceType::Analysis)?);
+    let parser = Parser::new(project, &project_name, &target, &vars, &docs, &jinja, &properties);
     drafts.extend(parser.render_generic_tests(tests)?);
     drafts.retain(|draft| draft.node.config.flag("enabled", true));
     parser.name_relations(&mut drafts)?;
@@ -247,7 +225,27 @@ struct Parser<'p> {
     properties: &'p PropertiesIndex<'p>,
 }
 
-impl Parser<'_> {
+impl<'p> Parser<'p> {
+    fn new(
+        project: &'p Project,
+        project_name: &'p str,
+        target: &'p Arc<TargetInfo>,
+        vars: &'p Arc<serde_json::Map<String, serde_json::Value>>,
+        docs: &'p Arc<HashMap<String, String>>,
+        jinja: &'p Jinja,
+        properties: &'p PropertiesIndex<'p>,
+    ) -> Parser<'p> {
+        Parser {
+            project,
+            project_name,
+            target,
+            vars,
+            docs,
+            jinja,
+            properties,
+        }
+    }
+
     fn parse_context(&self, node_config: ConfigMap) -> RenderContext {
         RenderContext {
             target: self.target.clone(),

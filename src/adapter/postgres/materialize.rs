@@ -3,7 +3,7 @@
 //! one); dependent views are kept (see `dependents`). Seeds are loaded with COPY into a fresh
 //! table that is swapped in the same way. Tests run dbt's wrapper query that counts failures.
 
-use sqlx::{Connection, PgConnection, Row};
+use sqlx::{PgConnection, Row};
 
 use super::dependents;
 use super::{Postgres, SqlOrigin, statement_error};
@@ -67,6 +67,14 @@ fn suffixed(relation: &Relation, suffix: &str) -> Relation {
 }
 
 impl Postgres {
+    /// A transaction on a pooled connection (it owns the connection until commit or drop).
+    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+        self.pool
+            .begin()
+            .await
+            .map_err(|error| statement_error(&error, "begin", None, 0))
+    }
+
     /// Build `relation` from `sql` as a view or table and swap it in atomically.
     pub async fn build_relation(
         &self,
@@ -82,15 +90,7 @@ impl Postgres {
         let temporary = suffixed(relation, TEMP_SUFFIX);
         let create_prefix = create_prefix(kind, &temporary);
         let create = format!("{create_prefix}{sql}\n)");
-        let mut connection = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|error| statement_error(&error, "acquire", None, 0))?;
-        let mut transaction = connection
-            .begin()
-            .await
-            .map_err(|error| statement_error(&error, "begin", None, 0))?;
+        let mut transaction = self.begin().await?;
         let mut outcome = BuildOutcome::default();
         drop_if_exists(&mut transaction, &temporary, &mut outcome).await?;
         let rows = run(
@@ -156,15 +156,7 @@ impl Postgres {
         let staging = quote_identifier(&format!("{}__tmk_incr", relation.identifier));
         let create_prefix = format!("create temporary table {staging} on commit drop as (\n");
         let create = format!("{create_prefix}{sql}\n)");
-        let mut connection = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|error| statement_error(&error, "acquire", None, 0))?;
-        let mut transaction = connection
-            .begin()
-            .await
-            .map_err(|error| statement_error(&error, "begin", None, 0))?;
+        let mut transaction = self.begin().await?;
         let mut outcome = BuildOutcome::default();
         run(
             &mut transaction,
@@ -226,15 +218,7 @@ impl Postgres {
             .map(|column| format!("{} {}", quote_identifier(&column.name), column.data_type))
             .collect();
         let create = format!("create table {} ({})", temporary.render(), columns.join(", "));
-        let mut connection = self
-            .pool
-            .acquire()
-            .await
-            .map_err(|error| statement_error(&error, "acquire", None, 0))?;
-        let mut transaction = connection
-            .begin()
-            .await
-            .map_err(|error| statement_error(&error, "begin", None, 0))?;
+        let mut transaction = self.begin().await?;
         let mut outcome = BuildOutcome::default();
         drop_if_exists(&mut transaction, &temporary, &mut outcome).await?;
         run(&mut transaction, &create, None, 0, &mut outcome).await?;
