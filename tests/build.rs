@@ -691,3 +691,45 @@ fn long_generic_test_names_keep_the_full_name_and_use_a_short_alias() {
         "{files:?}"
     );
 }
+
+/// Regression: rebuilding in parallel several tables that share dependent views deadlocked
+/// (each swap locked the shared view and waited for the other's table), or failed reading a
+/// view another swap was recreating. Swaps now take turns; building stays parallel.
+#[test]
+fn rebuilding_tables_that_share_dependent_views_in_parallel_does_not_deadlock() {
+    let mut files: Vec<(String, String)> = (0..6)
+        .map(|index| {
+            (
+                format!("models/t{index}.sql"),
+                format!("{{{{ config(materialized='table') }}}}\nselect {index} as id"),
+            )
+        })
+        .collect();
+    let union: Vec<String> = (0..6)
+        .map(|index| format!("select id from {{{{ ref('t{index}') }}}}"))
+        .collect();
+    files.push(("models/all_ids.sql".to_string(), union.join("\nunion all\n")));
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(path, text)| (path.as_str(), text.as_str()))
+        .collect();
+    let project = TestProject::new("sharedviews", &files);
+    assert_ok(&project.tmk(&["run"]));
+    let schema = &project.schema;
+    let joins: Vec<String> = (1..6)
+        .map(|index| format!("join {schema}.t{index} on true"))
+        .collect();
+    project.query(&format!(
+        "create view {schema}.report as select count(*) as n from {schema}.t0 {}",
+        joins.join(" ")
+    ));
+    for _ in 0..3 {
+        let run = project.tmk(&["run", "--threads", "6"]);
+        assert_ok(&run);
+    }
+    assert_eq!(project.query(&format!("select n from {schema}.report")), "1");
+    assert_eq!(
+        project.query(&format!("select count(*) from {schema}.all_ids")),
+        "6"
+    );
+}

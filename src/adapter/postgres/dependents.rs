@@ -68,17 +68,18 @@ pub async fn capture(connection: &mut PgConnection, relation: &Relation) -> Resu
         .execute(&mut *connection)
         .await
         .map_err(|error| statement_error(&error, "set search_path", None, 0))?;
+    // On failure the transaction is aborted: report this error, not the next statement's.
     let rows = sqlx::query(CAPTURE)
         .bind(&qualified)
         .fetch_all(&mut *connection)
         .await
-        .map_err(|error| statement_error(&error, CAPTURE, None, 0));
+        .map_err(|error| statement_error(&error, CAPTURE, None, 0))?;
     sqlx::query("select set_config('search_path', $1, true)")
         .bind(&previous.0)
         .execute(&mut *connection)
         .await
         .map_err(|error| statement_error(&error, "set search_path", None, 0))?;
-    Ok(rows?.iter().map(dependent_from_row).collect())
+    Ok(rows.iter().map(dependent_from_row).collect())
 }
 
 fn dependent_from_row(row: &sqlx::postgres::PgRow) -> DependentView {

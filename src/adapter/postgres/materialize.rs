@@ -44,6 +44,8 @@ pub enum RelationKind {
 }
 
 const TEMP_SUFFIX: &str = "__tmk_tmp";
+/// Advisory lock key held while a relation is swapped in (see `swap_in`).
+const SWAP_LOCK: i64 = 0x746d_6b5f_7377_6170; // "tmk_swap"
 /// SQLSTATE `duplicate_table`.
 const DUPLICATE_TABLE: &str = "42P07";
 
@@ -354,6 +356,18 @@ async fn swap_in(
             run(connection, &rename(temporary, relation), None, 0, outcome).await?;
         }
         Some(kind) => {
+            // Swaps of relations that share dependent views would lock those views and each
+            // other's relations in opposite orders (a deadlock), and one could read a view
+            // another is recreating: swaps take turns. Only this short part is serialised; the
+            // new relation was already built in parallel.
+            run(
+                connection,
+                &format!("select pg_advisory_xact_lock({SWAP_LOCK})"),
+                None,
+                0,
+                outcome,
+            )
+            .await?;
             let dependents = dependents::capture(connection, relation).await?;
             let backup = suffixed(relation, BACKUP_SUFFIX);
             drop_if_exists(connection, &backup, outcome).await?;
