@@ -733,3 +733,28 @@ fn rebuilding_tables_that_share_dependent_views_in_parallel_does_not_deadlock() 
         "6"
     );
 }
+
+/// Regression: a `fail_calc` that is not a bigint (a sum of numerics) was read as 0 failures,
+/// so the test passed whatever the data.
+#[test]
+fn a_fail_calc_of_any_number_type_decides_the_test() {
+    let project = TestProject::new(
+        "failcalc",
+        &[
+            ("seeds/payments.csv", "id,amount\n1,60.5\n2,50\n"),
+            (
+                "tests/big_payments.sql",
+                "{{ config(fail_calc='sum(amount)', warn_if='> 50', error_if='> 100') }}\nselect amount from {{ ref('payments') }}",
+            ),
+        ],
+    );
+    let run = project.tmk(&["build"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("FAIL  test big_payments"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Got 111 results, configured to fail if > 100"),
+        "{}",
+        run.stdout
+    );
+}

@@ -8,7 +8,7 @@ use sqlx::{PgConnection, Row};
 use super::dependents;
 use super::{Postgres, SqlOrigin, statement_error};
 use crate::compile::node::{Relation, quote_identifier};
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 /// What building a relation did.
 #[derive(Debug, Clone, Default)]
@@ -262,22 +262,38 @@ impl Postgres {
             .and_then(serde_json::Value::as_i64)
             .map(|limit| format!("\n    limit {limit}"))
             .unwrap_or_default();
+        // failures as text: a fail_calc may be any number type (count, sum, ...).
         let prefix = format!(
-            "select\n      {fail_calc} as failures,\n      {fail_calc} {warn_if} as should_warn,\n      {fail_calc} {error_if} as should_error\n    from (\n"
+            "select\n      ({fail_calc})::text as failures,\n      {fail_calc} {warn_if} as should_warn,\n      {fail_calc} {error_if} as should_error\n    from (\n"
         );
         let wrapped = format!("{prefix}{sql}{limit}\n    ) dbt_internal_test");
-        let row = sqlx::query(sqlx::AssertSqlSafe(wrapped.clone()))
+        // Simple protocol: one round trip, nothing prepared (each test query runs once).
+        let row = sqlx::raw_sql(sqlx::AssertSqlSafe(wrapped.clone()))
             .fetch_one(&self.pool)
             .await
             .map_err(|error| statement_error(&error, &wrapped, Some(origin), prefix.chars().count()))?;
-        let failures: i64 = row
-            .try_get::<i64, _>(0)
-            .or_else(|_| row.try_get::<i32, _>(0).map(i64::from))
-            .unwrap_or(0);
+        let decode_error = |error: sqlx::Error| {
+            Error::new(
+                ErrorKind::Database,
+                format!("cannot read the test's result: {error}"),
+            )
+            .hint("`fail_calc` must return a number, `warn_if`/`error_if` a comparison like `!= 0`")
+        };
+        let failures: Option<String> = row.try_get(0).map_err(decode_error)?;
+        let failures = failures
+            .as_deref()
+            .and_then(|text| text.parse::<f64>().ok())
+            .unwrap_or(0.0);
         Ok(TestOutcome {
-            failures,
-            should_warn: row.try_get::<bool, _>(1).unwrap_or(failures != 0),
-            should_error: row.try_get::<bool, _>(2).unwrap_or(failures != 0),
+            failures: failures.round() as i64,
+            should_warn: row
+                .try_get::<Option<bool>, _>(1)
+                .map_err(decode_error)?
+                .unwrap_or(false),
+            should_error: row
+                .try_get::<Option<bool>, _>(2)
+                .map_err(decode_error)?
+                .unwrap_or(false),
         })
     }
 }
