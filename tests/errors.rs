@@ -762,3 +762,45 @@ fn build_without_project_file_says_where_it_looked() {
     assert_nothing_built(&project);
     insta::assert_snapshot!("build_without_project_file", project.normalize(&run.stderr));
 }
+
+/// Two models whose alias makes them the same relation: dbt refuses this, and so does tmk
+/// (otherwise the last swap would silently win).
+#[test]
+fn two_models_building_the_same_relation_are_rejected() {
+    let project = TestProject::new(
+        "err_same_relation",
+        &[
+            ("models/a.sql", "{{ config(alias='shared') }}\nselect 1 as id\n"),
+            ("models/b.sql", "{{ config(alias='shared') }}\nselect 2 as id\n"),
+        ],
+    );
+    let run = project.tmk(&["build"]);
+    assert_exit(&run, 2);
+    assert_contains(
+        &run.stderr,
+        &["`models/a.sql` and `models/b.sql` would both build", "\"shared\""],
+    );
+    assert_nothing_built(&project);
+}
+
+/// A config dbt applies but tmk does not build yet (`grants`) is an error, not silently ignored.
+#[test]
+fn a_config_not_built_yet_is_an_error_not_ignored() {
+    let project = TestProject::new(
+        "err_not_built_yet",
+        &[(
+            "models/a.sql",
+            "{{ config(materialized='table', grants={'select': ['bi_viewer']}) }}\nselect 1 as id\n",
+        )],
+    );
+    let run = project.tmk(&["build"]);
+    assert_exit(&run, 2);
+    assert_contains(
+        &run.stderr,
+        &[
+            "config `grants` is not applied by this version of tmk yet",
+            "models/a.sql:1:",
+        ],
+    );
+    assert_nothing_built(&project);
+}

@@ -86,7 +86,8 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         console,
     )
     .await;
-    run_project_hooks(&manifest, &manifest.on_run_end, &environment, &postgres).await?;
+    // A failing on-run-end hook still leaves the run's artifacts and summary behind.
+    let run_end = run_project_hooks(&manifest, &manifest.on_run_end, &environment, &postgres).await;
     postgres.close().await;
     let elapsed = started.elapsed().as_secs_f64();
     artifacts::write_run(&session.target_dir, &manifest, &results)?;
@@ -115,6 +116,7 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         &artifacts::run_results_json(&manifest, &results, elapsed, recorded_args),
     )?;
     console.summary(&manifest, &results, elapsed);
+    run_end?;
     let failed = results
         .iter()
         .any(|result| matches!(result.status, Status::Error | Status::Fail));

@@ -209,12 +209,62 @@ pub fn validate_values(config: &ConfigMap) -> std::result::Result<(), String> {
             value_text(value)
         ));
     }
+    check_supported(config)?;
     if let Some(value) = config.get("severity") {
         let severity = value.as_str().unwrap_or_default().to_ascii_lowercase();
         if severity != "warn" && severity != "error" {
             return Err(format!(
                 "`severity` must be `warn` or `error`, not `{}`",
                 value_text(value)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Configs dbt applies that this version of tmk does not build yet: set to anything but their
+/// default they are errors, never silently ignored (the tables would differ from dbt's).
+fn check_supported(config: &ConfigMap) -> std::result::Result<(), String> {
+    let is_set = |value: &Value| match value {
+        Value::Null | Value::Bool(false) => false,
+        Value::Array(items) => !items.is_empty(),
+        Value::Object(map) => {
+            map.values()
+                .any(|value| !matches!(value, Value::Null | Value::Bool(false)))
+                && !map
+                    .values()
+                    .all(|value| value.as_array().is_some_and(Vec::is_empty))
+        }
+        Value::String(text) => !text.is_empty(),
+        _ => true,
+    };
+    for key in [
+        "grants",
+        "indexes",
+        "sql_header",
+        "persist_docs",
+        "store_failures",
+        "contract",
+    ] {
+        if let Some(value) = config.get(key)
+            && is_set(value)
+        {
+            return Err(format!(
+                "config `{key}` is not applied by this version of tmk yet; remove it rather than have it silently ignored"
+            ));
+        }
+    }
+    let allowed = [
+        ("incremental_strategy", &["append", "delete+insert"][..]),
+        ("on_schema_change", &["ignore"][..]),
+    ];
+    for (key, values) in allowed {
+        if let Some(value) = config.get(key).and_then(Value::as_str)
+            && !values.contains(&value)
+        {
+            return Err(format!(
+                "`{key}: {value}` is not built by this version of tmk yet (supported: {})",
+                values.join(", ")
             ));
         }
     }
@@ -344,6 +394,17 @@ mod tests {
             Err("did you mean `materialized`?".to_string())
         );
         assert!(check_key("materialized").is_ok());
+    }
+
+    #[test]
+    fn configs_not_built_yet_are_errors_not_silently_ignored() {
+        let grants = map(json!({"grants": {"select": ["bi_viewer"]}}));
+        assert!(validate_values(&grants).is_err_and(|message| message.contains("`grants`")));
+        let empty_grants = map(json!({"grants": {"select": []}}));
+        assert!(validate_values(&empty_grants).is_ok());
+        let merge = map(json!({"incremental_strategy": "merge"}));
+        assert!(validate_values(&merge).is_err_and(|message| message.contains("merge")));
+        assert!(validate_values(&map(json!({"incremental_strategy": "delete+insert"}))).is_ok());
     }
 
     #[test]

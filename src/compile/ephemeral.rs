@@ -48,8 +48,8 @@ fn leading_with(sql: &str, start: usize) -> Option<usize> {
 }
 
 fn starts_with_keyword(text: &str, keyword: &str) -> bool {
-    text.len() >= keyword.len()
-        && text[..keyword.len()].eq_ignore_ascii_case(keyword)
+    text.get(..keyword.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(keyword))
         && !text[keyword.len()..]
             .chars()
             .next()
@@ -92,6 +92,14 @@ mod tests {
         assert_eq!(
             inject_ctes("-- c\nWITH b as (select 2) select * from b", &ctes()),
             "-- c\nWITH __dbt__cte__a as (\nselect 1 as x\n), b as (select 2) select * from b"
+        );
+    }
+
+    #[test]
+    fn a_model_starting_with_multibyte_text_does_not_panic() {
+        assert_eq!(
+            inject_ctes("–– note\nselect 1", &ctes()),
+            "with __dbt__cte__a as (\nselect 1 as x\n)–– note\nselect 1"
         );
     }
 

@@ -880,6 +880,7 @@ fn relocate(mut error: Error, file: &SourceFile, pos: Pos) -> Error {
 fn build_lookup(drafts: &[Draft]) -> Result<Lookup> {
     let mut lookup = Lookup::default();
     let mut owners: HashMap<&str, &Draft> = HashMap::new();
+
     for draft in drafts {
         let node = &draft.node;
         match node.resource_type {
@@ -915,6 +916,24 @@ fn build_lookup(drafts: &[Draft]) -> Result<Lookup> {
                 }
             }
             _ => {}
+        }
+    }
+    // Names are unique by now; two nodes may still name the same relation (alias, schema).
+    let mut relations: HashMap<&Relation, &Draft> = HashMap::new();
+    for draft in drafts.iter().filter(|draft| draft.node.is_buildable()) {
+        if let Some(relation) = &draft.node.relation
+            && let Some(other) = relations.insert(relation, draft)
+        {
+            return Err(Error::new(
+                ErrorKind::Project,
+                format!(
+                    "`{}` and `{}` would both build {}",
+                    other.node.path,
+                    draft.node.path,
+                    relation.render()
+                ),
+            )
+            .hint("give one of them another `alias` or `schema`"));
         }
     }
     Ok(lookup)

@@ -139,26 +139,36 @@ pub async fn execute(
         let finished = match running.join_next().await {
             Some(Ok(finished)) => finished,
             Some(Err(join_error)) => {
-                // A panicking step is a bug; the run cannot know which step it was.
-                eprintln!("internal error: a step task failed: {join_error}");
+                // A step task panicked (a bug in tmk): which step is unknown, so every step
+                // not finished is reported as an error and the run fails.
+                let reason = format!("not run: internal error, a step failed unexpectedly ({join_error})");
+                let remaining = Remaining {
+                    plan,
+                    manifest: &manifest,
+                    reporter,
+                    total,
+                };
+                remaining.finish(&mut done, &mut results, Status::Error, &reason);
                 break;
             }
             None => {
                 // Nothing running and nothing ready: only fail-fast stops like this; anything
                 // else is a plan whose waits form a cycle, which is a bug in tmk.
-                let reason = if stopping {
-                    "skipped: the run stopped at the first failure (--fail-fast)"
+                let (status, reason) = if stopping {
+                    (Status::Skipped, FAIL_FAST_REASON)
                 } else {
-                    "not run: internal error, the plan's steps wait for each other"
+                    (
+                        Status::Error,
+                        "not run: internal error, the plan's steps wait for each other",
+                    )
                 };
-                for (index, step) in plan.steps.iter().enumerate() {
-                    if !done[index] {
-                        done[index] = true;
-                        let result = step::skipped(step, reason);
-                        reporter.node_finished(&manifest, &result, results.len() + 1, total);
-                        results.push(result);
-                    }
-                }
+                let remaining = Remaining {
+                    plan,
+                    manifest: &manifest,
+                    reporter,
+                    total,
+                };
+                remaining.finish(&mut done, &mut results, status, reason);
                 break;
             }
         };
@@ -174,8 +184,9 @@ pub async fn execute(
         if blocks {
             for skipped in skip_descendants(step_index, &dependents, &mut done) {
                 let name = &manifest.nodes[plan.steps[step_index].node].unique_id;
-                let result = step::skipped(
+                let result = step::unfinished(
                     &plan.steps[skipped],
+                    Status::Skipped,
                     &format!("skipped because `{name}` did not succeed"),
                 );
                 reporter.node_finished(&manifest, &result, results.len() + 1, total);
@@ -190,20 +201,41 @@ pub async fn execute(
             }
         }
         if stopping && running.is_empty() {
-            for (index, step) in plan.steps.iter().enumerate() {
-                if !done[index] {
-                    done[index] = true;
-                    let result = step::skipped(
-                        step,
-                        "skipped: the run stopped at the first failure (--fail-fast)",
-                    );
-                    reporter.node_finished(&manifest, &result, results.len() + 1, total);
-                    results.push(result);
-                }
-            }
+            let remaining = Remaining {
+                plan,
+                manifest: &manifest,
+                reporter,
+                total,
+            };
+            remaining.finish(&mut done, &mut results, Status::Skipped, FAIL_FAST_REASON);
         }
     }
     results
+}
+
+const FAIL_FAST_REASON: &str = "skipped: the run stopped at the first failure (--fail-fast)";
+
+/// Finishing the steps that will not run.
+struct Remaining<'a> {
+    plan: &'a Plan,
+    manifest: &'a Arc<Manifest>,
+    reporter: &'a dyn Reporter,
+    total: usize,
+}
+
+impl Remaining<'_> {
+    /// Record every step not done yet with `status` and `reason`, and report it.
+    fn finish(&self, done: &mut [bool], results: &mut Vec<NodeResult>, status: Status, reason: &str) {
+        for (index, step) in self.plan.steps.iter().enumerate() {
+            if !done[index] {
+                done[index] = true;
+                let result = step::unfinished(step, status, reason);
+                self.reporter
+                    .node_finished(self.manifest, &result, results.len() + 1, self.total);
+                results.push(result);
+            }
+        }
+    }
 }
 
 /// Mark every transitive dependent of `step` as done; returns them.

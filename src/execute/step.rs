@@ -13,13 +13,13 @@ use crate::compile::{CompileEnvironment, Manifest};
 use crate::error::{Error, ErrorKind, Result, SourceLocation};
 use crate::plan::{Step, StepAction};
 
-/// A skipped result for `step`.
-pub fn skipped(step: &Step, message: &str) -> NodeResult {
+/// The result of a step that did not run: skipped, or failed by an internal error.
+pub fn unfinished(step: &Step, status: Status, message: &str) -> NodeResult {
     let now = chrono::Utc::now();
     NodeResult {
         node: step.node,
         action: step.action,
-        status: Status::Skipped,
+        status,
         message: message.to_string(),
         error: None,
         execution_time: 0.0,
@@ -380,8 +380,8 @@ async fn run_test(manifest: &Manifest, postgres: &Postgres, node: &Node, sql: &s
         Status::Pass => "PASS".to_string(),
         _ => format!(
             "Got {} result{}, configured to {} if {}",
-            outcome.failures,
-            if outcome.failures == 1 { "" } else { "s" },
+            outcome.failures_text,
+            if outcome.failures_text == "1" { "" } else { "s" },
             if status == Status::Fail { "fail" } else { "warn" },
             node.config
                 .text(if status == Status::Fail {

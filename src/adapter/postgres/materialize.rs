@@ -22,10 +22,12 @@ pub struct BuildOutcome {
 }
 
 /// What a test query returned.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TestOutcome {
-    /// Number of failing rows (or the fail_calc value).
+    /// Number of failing rows (or the fail_calc value, rounded).
     pub failures: i64,
+    /// The fail_calc value as PostgreSQL returned it (for messages).
+    pub failures_text: String,
     /// warn_if matched.
     pub should_warn: bool,
     /// error_if matched.
@@ -60,12 +62,18 @@ fn create_prefix(kind: RelationKind, relation: &Relation) -> String {
 const BACKUP_SUFFIX: &str = "__tmk_backup";
 
 fn suffixed(relation: &Relation, suffix: &str) -> Relation {
-    // PostgreSQL truncates identifiers at 63 bytes; keep the suffix intact.
+    // PostgreSQL truncates identifiers at 63 bytes: a cut name gets a short hash of the full
+    // one, so two long names sharing their first bytes never share a temporary name.
+    if relation.identifier.len() + suffix.len() <= 63 {
+        return relation.with_identifier(format!("{}{suffix}", relation.identifier));
+    }
+    use md5::Digest;
+    let hash = format!("{:x}", md5::Md5::digest(relation.identifier.as_bytes()));
     let mut base = relation.identifier.clone();
-    while base.len() + suffix.len() > 63 {
+    while base.len() + 9 + suffix.len() > 63 {
         base.pop();
     }
-    relation.with_identifier(format!("{base}{suffix}"))
+    relation.with_identifier(format!("{base}_{}{suffix}", &hash[..8]))
 }
 
 impl Postgres {
@@ -169,15 +177,10 @@ impl Postgres {
         )
         .await?;
         if !unique_key.is_empty() {
+            // As dbt: each key is pasted as written (a column, a quoted name or an expression).
             let matches: Vec<String> = unique_key
                 .iter()
-                .map(|key| {
-                    format!(
-                        "{target}.{key} = {staging}.{key}",
-                        target = relation.render(),
-                        key = quote_identifier(key)
-                    )
-                })
+                .map(|key| format!("{target}.{key} = {staging}.{key}", target = relation.render()))
                 .collect();
             let delete = format!(
                 "delete from {} using {staging} where {}",
@@ -279,13 +282,17 @@ impl Postgres {
             )
             .hint("`fail_calc` must return a number, `warn_if`/`error_if` a comparison like `!= 0`")
         };
-        let failures: Option<String> = row.try_get(0).map_err(decode_error)?;
-        let failures = failures
-            .as_deref()
-            .and_then(|text| text.parse::<f64>().ok())
-            .unwrap_or(0.0);
+        let failures_text: Option<String> = row.try_get(0).map_err(decode_error)?;
+        let failures_text = failures_text.unwrap_or_else(|| "0".to_string());
+        let failures: f64 = failures_text.parse().map_err(|_| {
+            Error::new(
+                ErrorKind::Database,
+                format!("`fail_calc` returned `{failures_text}`, not a number"),
+            )
+        })?;
         Ok(TestOutcome {
             failures: failures.round() as i64,
+            failures_text,
             should_warn: row
                 .try_get::<Option<bool>, _>(1)
                 .map_err(decode_error)?
