@@ -758,3 +758,29 @@ fn a_fail_calc_of_any_number_type_decides_the_test() {
         run.stdout
     );
 }
+
+/// Regression: a model still reading (through a view tmk does not manage) a relation that
+/// another model was swapping could deadlock with that swap, because it kept its read locks
+/// while waiting for its own turn to swap. Building now commits before the swap waits.
+#[test]
+fn a_model_reading_a_relation_being_swapped_does_not_deadlock() {
+    let project = TestProject::new(
+        "swapread",
+        &[(
+            "models/r.sql",
+            "{{ config(materialized='table') }}\nselect 1 as id",
+        )],
+    );
+    assert_ok(&project.tmk(&["run"]));
+    let schema = project.schema.clone();
+    project.query(&format!("create view {schema}.u as select id from {schema}.r"));
+    project.write(
+        "models/m.sql",
+        &format!("{{{{ config(materialized='table') }}}}\nselect u.id from {schema}.u cross join lateral (select pg_sleep(1)) as slept"),
+    );
+    assert_ok(&project.tmk(&["run"]));
+    let run = project.tmk(&["run", "--threads", "2"]);
+    assert_ok(&run);
+    assert_eq!(project.rows("m"), "1");
+    assert_eq!(project.query(&format!("select id from {schema}.u")), "1");
+}

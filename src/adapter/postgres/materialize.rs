@@ -100,11 +100,14 @@ impl Postgres {
         let temporary = suffixed(relation, TEMP_SUFFIX);
         let create_prefix = create_prefix(kind, &temporary);
         let create = format!("{create_prefix}{sql}\n)");
-        let mut transaction = self.begin().await?;
         let mut outcome = BuildOutcome::default();
-        drop_if_exists(&mut transaction, &temporary, &mut outcome).await?;
+        // 1. Build the new version under a temporary name and commit it. Building is long and
+        //    holds read locks on everything the model reads; it must not keep them while it
+        //    waits for its turn to swap, or it could deadlock with a swap of one of those.
+        let mut build = self.begin().await?;
+        drop_if_exists(&mut build, &temporary, &mut outcome).await?;
         let rows = run(
-            &mut transaction,
+            &mut build,
             &create,
             Some(origin),
             create_prefix.chars().count(),
@@ -115,12 +118,41 @@ impl Postgres {
             // `create table as` reports its row count in the command tag: no extra scan.
             outcome.rows_affected = Some(rows);
         }
-        swap_in(&mut transaction, relation, &temporary, &mut outcome).await?;
-        transaction
+        build
             .commit()
             .await
             .map_err(|error| statement_error(&error, "commit", None, 0))?;
-        Ok(outcome)
+        // 2. Swap it in: one short transaction that waits for its turn before it locks anything.
+        let swapped = self.swap(relation, &temporary, &mut outcome).await;
+        if swapped.is_err() {
+            // The old relation and its views are untouched; only the new version goes (best
+            // effort: a leftover is dropped by the next build anyway).
+            let object = if kind == RelationKind::View {
+                "view"
+            } else {
+                "table"
+            };
+            let _ = self
+                .execute(&format!("drop {object} if exists {} cascade", temporary.render()))
+                .await;
+        }
+        swapped.map(|()| outcome)
+    }
+
+    /// Swap `temporary` in as `relation` in one transaction, keeping dependent views.
+    async fn swap(
+        &self,
+        relation: &Relation,
+        temporary: &Relation,
+        outcome: &mut BuildOutcome,
+    ) -> Result<()> {
+        let mut transaction = self.begin().await?;
+        take_swap_lock(&mut transaction, outcome).await?;
+        swap_in(&mut transaction, relation, temporary, outcome).await?;
+        transaction
+            .commit()
+            .await
+            .map_err(|error| statement_error(&error, "commit", None, 0))
     }
 
     /// Create a relation that did not exist when the run started: one statement under its final
@@ -235,6 +267,7 @@ impl Postgres {
         outcome.statements.push(copy.clone());
         let rows = copy_in(&mut transaction, &copy, &seed.copy_data).await?;
         outcome.rows_affected = Some(rows);
+        take_swap_lock(&mut transaction, &mut outcome).await?;
         swap_in(&mut transaction, relation, &temporary, &mut outcome).await?;
         transaction
             .commit()
@@ -360,6 +393,15 @@ async fn drop_if_exists(
     Ok(())
 }
 
+/// Wait for this run's turn to swap (a transaction-level advisory lock, taken before anything
+/// else is locked). Swaps of relations that share dependent views would otherwise lock those
+/// views and each other's relations in opposite orders (a deadlock), and one could read a
+/// view another is recreating. Only the short swap is serialised; building stays parallel.
+async fn take_swap_lock(connection: &mut PgConnection, outcome: &mut BuildOutcome) -> Result<()> {
+    let lock = format!("select pg_advisory_xact_lock({SWAP_LOCK})");
+    run(connection, &lock, None, 0, outcome).await.map(|_| ())
+}
+
 /// Rename the old relation away, the new one in, drop the old one and recreate its dependents.
 async fn swap_in(
     connection: &mut PgConnection,
@@ -379,18 +421,6 @@ async fn swap_in(
             run(connection, &rename(temporary, relation), None, 0, outcome).await?;
         }
         Some(kind) => {
-            // Swaps of relations that share dependent views would lock those views and each
-            // other's relations in opposite orders (a deadlock), and one could read a view
-            // another is recreating: swaps take turns. Only this short part is serialised; the
-            // new relation was already built in parallel.
-            run(
-                connection,
-                &format!("select pg_advisory_xact_lock({SWAP_LOCK})"),
-                None,
-                0,
-                outcome,
-            )
-            .await?;
             let dependents = dependents::capture(connection, relation).await?;
             let backup = suffixed(relation, BACKUP_SUFFIX);
             drop_if_exists(connection, &backup, outcome).await?;
