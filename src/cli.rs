@@ -2,6 +2,7 @@
 //! `compile`, `ls`, `debug`, `clean`, and the everyday flags (`-s/--select`, `--exclude`,
 //! `-f/--full-refresh`, `-x/--fail-fast`, `--threads`, `-t/--target`, `--vars`,
 //! `--profiles-dir`, `--project-dir`, `--target-path`). Parsing only; `commands` acts on it.
+//! It must not read the project or connect anywhere.
 
 use std::path::PathBuf;
 

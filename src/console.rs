@@ -1,6 +1,7 @@
 //! All terminal output: one line per node as it finishes, the run summary, errors and warnings.
 //! Colour only on a terminal and never with NO_COLOR; `--log-format json` prints one JSON object
-//! per line instead. Libraries never print: they return data or call the `Reporter`.
+//! per line instead. Libraries never print: they return data or call the `Reporter`. It must
+//! not decide outcomes or exit codes: it only formats what it is handed.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;

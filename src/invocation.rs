@@ -1,5 +1,6 @@
 //! The identity of this tmk invocation: its id and start time, fixed once per process and shared
-//! by Jinja (`invocation_id`, `run_started_at`) and the artifacts.
+//! by Jinja (`invocation_id`, `run_started_at`) and the artifacts. It must not hold anything
+//! else about the run, nor let either value change once read.
 
 use std::sync::OnceLock;
 

@@ -4,6 +4,7 @@
 //! Data flows one way: `project` (files → raw types) → `compile` (Jinja → nodes) → `graph`
 //! (DAG, selection) → `plan` (plain data) → `execute` (through `adapter`) → `artifacts`.
 //! `commands` wires the stages; `console` owns terminal output; `error` the one error type.
+//! This file only declares the modules; it must not hold logic of its own.
 
 pub mod adapter;
 pub mod artifacts;

@@ -1,5 +1,6 @@
 //! The `tmk` binary: parse arguments, run the command on a tokio runtime, and map the outcome
-//! to dbt's exit codes (0 ok, 1 a node failed, 2 tmk could not run).
+//! to dbt's exit codes (0 ok, 1 a node failed, 2 tmk could not run). It must not do any
+//! command's work itself: that lives in `commands`, and errors are shown by `console`.
 
 use clap::Parser;
 

@@ -784,3 +784,25 @@ fn a_model_reading_a_relation_being_swapped_does_not_deadlock() {
     assert_eq!(project.rows("m"), "1");
     assert_eq!(project.query(&format!("select id from {schema}.u")), "1");
 }
+
+/// Hooks run inside the model's transactions, as in dbt: a failing post-hook undoes the
+/// rebuild, so the old table stays.
+#[test]
+fn a_failing_post_hook_leaves_the_old_relation() {
+    let project = TestProject::new(
+        "posthookfail",
+        &[(
+            "models/m.sql",
+            "{{ config(materialized='table') }}\nselect 1 as id",
+        )],
+    );
+    assert_ok(&project.tmk(&["run"]));
+    project.write(
+        "models/m.sql",
+        "{{ config(materialized='table', post_hook='select 1 / 0') }}\nselect 2 as id",
+    );
+    let run = project.tmk(&["run"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stdout.contains("division by zero"), "{}", run.stdout);
+    assert_eq!(project.rows("m"), "1");
+}

@@ -2,7 +2,8 @@
 //! sources, macros, docs, and the parent and child maps. Every object has the keys dbt 1.11
 //! writes, in dbt's order, with values of the same JSON types; config keys a node does not set
 //! get dbt's defaults. Where tmk lacks the data (macro dependencies, column tags, constraints)
-//! the value is dbt's empty default.
+//! the value is dbt's empty default. It must not write files or reach the database: it reads
+//! project files only for checksums and docs, and returns bytes that `artifacts` writes.
 
 use std::collections::BTreeMap;
 

@@ -1,7 +1,8 @@
 //! Artifacts in the target directory, in dbt's published shapes so existing tools read them:
 //! `manifest.json` (schema v12), `run_results.json` (v6), and the SQL files under `compiled/`
 //! and `run/`. Maps are written in sorted order so the files are deterministic. Reads the
-//! manifest and results; changes nothing else.
+//! manifest and results; changes nothing else. It must not speak SQL or print, and writes
+//! only through `fs`.
 
 mod manifest;
 mod run_results;

@@ -2,6 +2,7 @@
 //! execution time, adapter response, message and failures, plus the run's elapsed time and args.
 //! Values follow dbt-postgres: seeds report no compiled code or relation, views affect `-1`
 //! rows, tests answer `SELECT 1` (their one summary row), skipped nodes have no timing.
+//! It must not touch files: it returns a JSON value that `artifacts` writes.
 
 use serde_json::{Map, Value, json};
 

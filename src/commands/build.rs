@@ -1,7 +1,8 @@
 //! `tmk build`, `run`, `seed` and `test`: one pipeline with different plans. Load and parse the
 //! project, select, connect, read which relations exist, compile the selected nodes, create the
 //! schemas, execute the plan, write artifacts and the summary. Exit code 1 when a node errored
-//! or an error-severity test failed.
+//! or an error-severity test failed. It must not write SQL or print itself: database work goes
+//! through `adapter` and `execute`, output through `console`.
 
 use std::sync::Arc;
 use std::time::Instant;

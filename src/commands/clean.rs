@@ -1,5 +1,6 @@
 //! `tmk clean`: remove the project's clean-targets (target/ by default). Paths outside the
-//! project are refused, as dbt does.
+//! project are refused, as dbt does. It must not connect to a database or remove anything but
+//! whole clean-target directories, and only through `fs`.
 
 use crate::cli::ProjectArgs;
 use crate::console::Console;

@@ -1,6 +1,7 @@
 //! `tmk compile`: render the selected nodes to target/compiled and write manifest.json. No
 //! database is needed unless a selected model queries it while compiling (run_query,
-//! statement, introspection); then the target is connected first.
+//! statement, introspection); then the target is connected first. It must not build relations
+//! or run tests.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 //! `tmk debug`: show the project, the profile (or the embedded default) and the target in
-//! use, then test the connection and print the server's version.
+//! use, then test the connection and print the server's version. It must not build nodes or
+//! write artifacts.
 
 use super::session::{self, TargetOrigin};
 use crate::cli::ProjectArgs;

@@ -1,5 +1,5 @@
 //! `tmk ls`: print the selected nodes sorted by unique id, one per line (dotted fqn by default,
-//! or name, path, JSON).
+//! or name, path, JSON). It must not connect to a database or write files.
 
 use super::session;
 use crate::cli::{ListArgs, ListOutput};

@@ -1,5 +1,6 @@
 //! One file per subcommand; the only place that wires several stages together
 //! (project → compile → graph → plan → execute → artifacts). `session` holds what they share.
+//! Commands must not write SQL or print themselves: they go through `adapter` and `console`.
 
 pub mod build;
 pub mod clean;

@@ -1,6 +1,7 @@
 //! Ephemeral models: never built, injected into each consumer as leading CTEs named
 //! `__dbt__cte__<name>`, flattened in dependency order and merged in front of the consumer's own
-//! WITH, exactly as dbt's `_inject_ctes_into_sql` does. Pure string work on compiled SQL.
+//! WITH, exactly as dbt's `_inject_ctes_into_sql` does. Pure string work on compiled SQL: it
+//! must not render Jinja or reach the database.
 
 /// The CTE name of an ephemeral model.
 pub fn cte_name(model: &str) -> String {

@@ -4,7 +4,8 @@
 //! properties → in-file), relations named (`generate_schema_name`), refs resolved and the DAG
 //! built. Compile pass (`Manifest::compile`): the selected nodes are rendered with
 //! `execute = true` against the real relations, in parallel, and ephemeral models are injected
-//! as CTEs. Pure: it reaches a database only through `JinjaDatabase`.
+//! as CTEs. Pure: it reaches a database only through `JinjaDatabase`, and must not read files,
+//! plan or run anything.
 
 pub mod config;
 pub mod ephemeral;

@@ -2,7 +2,8 @@
 //! dependencies, and build the DAG. Models, singular tests and analyses are rendered once with
 //! `execute = false` (in parallel) to capture their `config()`, `ref()` and `source()` calls;
 //! properties YAML adds descriptions, columns, configs and generic tests. Every user mistake
-//! found here is an error located in its file.
+//! found here is an error located in its file. It must not read files or reach the database:
+//! it works on the loaded `Project` and renders without a database handle.
 
 use crate::compile::jinja::context::FromSerde;
 use std::collections::HashMap;

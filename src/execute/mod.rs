@@ -2,7 +2,7 @@
 //! `threads` at a time; an error or a failed error-severity test skips every step that waits on
 //! it (directly or not); `--fail-fast` stops starting new steps after the first failure. Results
 //! are recorded per node and announced through a `Reporter`. Database work goes through the
-//! adapter; this module never writes SQL.
+//! adapter; this module never writes SQL and never prints (the `Reporter` does).
 
 mod step;
 

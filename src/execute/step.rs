@@ -1,12 +1,13 @@
 //! Running one step: build a model (view, table, incremental), load a seed, or run a test, and
 //! turn the outcome into a `NodeResult`. Compile errors recorded before the run and database
-//! errors both end as an `error` result carrying the located error.
+//! errors both end as an `error` result carrying the located error. It must not write SQL
+//! (the adapter does) nor print (results go back to the executor).
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::{NodeResult, Status, seconds_since};
-use crate::adapter::postgres::{Postgres, RelationKind, SqlOrigin};
+use crate::adapter::postgres::{BuildRequest, Postgres, RelationKind, SqlOrigin};
 use crate::compile::config::ConfigExt;
 use crate::compile::node::{Materialization, Node};
 use crate::compile::{CompileEnvironment, Manifest};
@@ -54,30 +55,7 @@ pub async fn run_step(
         Err(error) => Err(error),
         Ok(sql) => match step.action {
             StepAction::Model(materialization) => {
-                let hooks = render_hooks(&manifest, step.node, &environment).await;
-                match hooks {
-                    Err(error) => Err(error),
-                    Ok((pre, post)) => {
-                        with_hooks(
-                            postgres,
-                            &pre,
-                            &post,
-                            build_model(
-                                &manifest,
-                                postgres,
-                                node,
-                                sql,
-                                materialization,
-                                step.full_refresh,
-                                // Absent when the run started: create it directly (one statement).
-                                node.relation
-                                    .as_ref()
-                                    .is_some_and(|relation| !environment.existing.contains_key(relation)),
-                            ),
-                        )
-                        .await
-                    }
-                }
+                build_model(&manifest, postgres, step, sql, materialization, &environment).await
             }
             StepAction::Seed => load_seed(&manifest, postgres, node).await,
             StepAction::Test => run_test(&manifest, postgres, node, sql).await,
@@ -180,27 +158,6 @@ async fn render_hooks(
     .map_err(|error| Error::new(ErrorKind::Compilation, format!("rendering hooks failed: {error}")))?
 }
 
-/// Run pre-hooks, the build, then post-hooks; the statements all show in target/run.
-async fn with_hooks(
-    postgres: &Postgres,
-    pre: &[String],
-    post: &[String],
-    build: impl std::future::Future<Output = Result<Done>>,
-) -> Result<Done> {
-    for hook in pre.iter().filter(|hook| !hook.trim().is_empty()) {
-        postgres.execute(hook).await?;
-    }
-    let mut done = build.await?;
-    for hook in post.iter().filter(|hook| !hook.trim().is_empty()) {
-        postgres.execute(hook).await?;
-    }
-    let mut statements: Vec<String> = pre.to_vec();
-    statements.append(&mut done.statements);
-    statements.extend(post.iter().cloned());
-    done.statements = statements;
-    Ok(done)
-}
-
 /// Where the compiled SQL of `node` is written, for error locations.
 pub fn compiled_path(manifest: &Manifest, node: &Node) -> String {
     format!(
@@ -218,14 +175,14 @@ fn origin(manifest: &Manifest, node: &Node, sql: &str) -> SqlOrigin {
 }
 
 async fn build_model(
-    manifest: &Manifest,
+    manifest: &Arc<Manifest>,
     postgres: &Postgres,
-    node: &Node,
+    step: &Step,
     sql: &str,
     materialization: Materialization,
-    full_refresh: bool,
-    known_absent: bool,
+    environment: &Arc<CompileEnvironment>,
 ) -> Result<Done> {
+    let node = &manifest.nodes[step.node];
     let relation = node.relation.as_ref().ok_or_else(|| {
         Error::new(
             ErrorKind::Compilation,
@@ -233,6 +190,16 @@ async fn build_model(
         )
     })?;
     let origin = origin(manifest, node, sql);
+    let (pre_hooks, post_hooks) = render_hooks(manifest, step.node, environment).await?;
+    let request = BuildRequest {
+        relation,
+        sql,
+        origin: &origin,
+        // Absent when the run started: create it directly.
+        known_absent: !environment.existing.contains_key(relation),
+        pre_hooks: &pre_hooks,
+        post_hooks: &post_hooks,
+    };
     let table_kind = if node.config.flag("unlogged", false) {
         RelationKind::UnloggedTable
     } else {
@@ -240,32 +207,18 @@ async fn build_model(
     };
     let (outcome, verb) = match materialization {
         Materialization::View => (
-            postgres
-                .build_relation(relation, sql, RelationKind::View, &origin, known_absent)
-                .await?,
+            postgres.build_relation(&request, RelationKind::View).await?,
             "CREATE VIEW",
         ),
-        Materialization::Table => (
-            postgres
-                .build_relation(relation, sql, table_kind, &origin, known_absent)
-                .await?,
-            "SELECT",
-        ),
+        Materialization::Table => (postgres.build_relation(&request, table_kind).await?, "SELECT"),
         Materialization::Incremental => {
             let unique_key = crate::compile::config::as_string_list(node.config.get("unique_key"));
             match postgres.relation_kind(relation).await?.as_deref() {
-                Some("table") if !full_refresh => (
-                    postgres
-                        .insert_incremental(relation, sql, &unique_key, &origin)
-                        .await?,
+                Some("table") if !step.full_refresh => (
+                    postgres.insert_incremental(&request, &unique_key).await?,
                     "INSERT",
                 ),
-                _ => (
-                    postgres
-                        .build_relation(relation, sql, table_kind, &origin, known_absent)
-                        .await?,
-                    "SELECT",
-                ),
+                _ => (postgres.build_relation(&request, table_kind).await?, "SELECT"),
             }
         }
         other => {

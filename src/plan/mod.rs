@@ -2,7 +2,8 @@
 //! steps each one waits for. `build` interleaves seeds, models and tests in DAG order, and a
 //! node waits for its parents' tests; `run`, `seed` and `test` take their own resource types.
 //! Waits go through nodes that are not in the plan (ephemeral or unselected models) to the
-//! nearest planned ancestors. It can be printed and tested without a database.
+//! nearest planned ancestors. It can be printed and tested without a database. It must not
+//! render, connect or run anything: `execute` walks the plan.
 
 use std::collections::HashMap;
 

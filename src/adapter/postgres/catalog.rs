@@ -1,5 +1,7 @@
 //! Catalog queries: which relations exist (one query for all the schemas a run touches, instead
 //! of dbt's per-schema relation cache), the kind of one relation, and a relation's columns.
+//! Its own queries only read the catalog; it must not create, replace or drop relations
+//! (that is `materialize`).
 
 use std::collections::HashMap;
 

@@ -3,6 +3,8 @@
 //! (definition, options, owner, comments, grants, indexes), lets the replace drop them, and
 //! recreates them in the same transaction against the new relation. If one cannot be recreated
 //! (a column it needs is gone), the whole replace rolls back and the error names it.
+//! It must not open, commit or roll back transactions: it works on the connection `materialize`
+//! hands it, inside that transaction.
 
 use sqlx::{PgConnection, Row};
 

@@ -1,6 +1,7 @@
 //! `JinjaDatabase` for PostgreSQL: lets Jinja (run_query, statement, adapter introspection)
 //! reach the database from the rayon threads that render, by blocking on the tokio runtime.
-//! Must never be called from a tokio worker thread.
+//! Must never be called from a tokio worker thread. It must not write SQL of its own: each call
+//! forwards to a query in `catalog`.
 
 use tokio::runtime::Handle;
 

@@ -1,7 +1,9 @@
 //! Building relations. Views and tables are built under a temporary name and swapped in inside
 //! one transaction (readers see the old or the new relation, never none and never a half-built
 //! one); dependent views are kept (see `dependents`). Seeds are loaded with COPY into a fresh
-//! table that is swapped in the same way. Tests run dbt's wrapper query that counts failures.
+//! table that is swapped in the same way. Hooks run inside the model's transactions. Tests run
+//! dbt's wrapper query that counts failures. It must not decide what to build or when, nor
+//! render Jinja: it gets compiled SQL and rendered hooks.
 
 use sqlx::{PgConnection, Row};
 
@@ -32,6 +34,22 @@ pub struct TestOutcome {
     pub should_warn: bool,
     /// error_if matched.
     pub should_error: bool,
+}
+
+/// A model to build: where, from which SQL, and the hooks to run in its transactions.
+pub struct BuildRequest<'a> {
+    /// The relation to build.
+    pub relation: &'a Relation,
+    /// The model's compiled SELECT.
+    pub sql: &'a str,
+    /// Where the SQL came from, to locate database errors.
+    pub origin: &'a SqlOrigin,
+    /// The relation did not exist when the run started: create it directly.
+    pub known_absent: bool,
+    /// Statements run first, in the build's transaction (dbt's pre-hooks).
+    pub pre_hooks: &'a [String],
+    /// Statements run once the new relation is in place, in that transaction (post-hooks).
+    pub post_hooks: &'a [String],
 }
 
 /// How a relation is created from SQL.
@@ -85,31 +103,32 @@ impl Postgres {
             .map_err(|error| statement_error(&error, "begin", None, 0))
     }
 
-    /// Build `relation` from `sql` as a view or table and swap it in atomically.
+    /// Build the model as a view or table and swap it in atomically.
     pub async fn build_relation(
         &self,
-        relation: &Relation,
-        sql: &str,
+        request: &BuildRequest<'_>,
         kind: RelationKind,
-        origin: &SqlOrigin,
-        known_absent: bool,
     ) -> Result<BuildOutcome> {
-        if known_absent && let Some(outcome) = self.create_new(relation, sql, kind, origin).await? {
+        if request.known_absent
+            && let Some(outcome) = self.create_new(request, kind).await?
+        {
             return Ok(outcome);
         }
+        let relation = request.relation;
         let temporary = suffixed(relation, TEMP_SUFFIX);
         let create_prefix = create_prefix(kind, &temporary);
-        let create = format!("{create_prefix}{sql}\n)");
+        let create = format!("{create_prefix}{}\n)", request.sql);
         let mut outcome = BuildOutcome::default();
         // 1. Build the new version under a temporary name and commit it. Building is long and
         //    holds read locks on everything the model reads; it must not keep them while it
         //    waits for its turn to swap, or it could deadlock with a swap of one of those.
         let mut build = self.begin().await?;
+        run_all(&mut build, request.pre_hooks, &mut outcome).await?;
         drop_if_exists(&mut build, &temporary, &mut outcome).await?;
         let rows = run(
             &mut build,
             &create,
-            Some(origin),
+            Some(request.origin),
             create_prefix.chars().count(),
             &mut outcome,
         )
@@ -123,7 +142,9 @@ impl Postgres {
             .await
             .map_err(|error| statement_error(&error, "commit", None, 0))?;
         // 2. Swap it in: one short transaction that waits for its turn before it locks anything.
-        let swapped = self.swap(relation, &temporary, &mut outcome).await;
+        let swapped = self
+            .swap(relation, &temporary, request.post_hooks, &mut outcome)
+            .await;
         if swapped.is_err() {
             // The old relation and its views are untouched; only the new version goes (best
             // effort: a leftover is dropped by the next build anyway).
@@ -139,67 +160,94 @@ impl Postgres {
         swapped.map(|()| outcome)
     }
 
-    /// Swap `temporary` in as `relation` in one transaction, keeping dependent views.
+    /// Swap `temporary` in as `relation` in one transaction, keeping dependent views, then run
+    /// the post-hooks; a failing hook undoes the swap.
     async fn swap(
         &self,
         relation: &Relation,
         temporary: &Relation,
+        post_hooks: &[String],
         outcome: &mut BuildOutcome,
     ) -> Result<()> {
         let mut transaction = self.begin().await?;
         take_swap_lock(&mut transaction, outcome).await?;
         swap_in(&mut transaction, relation, temporary, outcome).await?;
+        run_all(&mut transaction, post_hooks, outcome).await?;
         transaction
             .commit()
             .await
             .map_err(|error| statement_error(&error, "commit", None, 0))
     }
 
-    /// Create a relation that did not exist when the run started: one statement under its final
-    /// name, atomic by itself. None when it exists after all (someone created it meanwhile);
-    /// the caller then replaces it the careful way.
+    /// Create a relation that did not exist when the run started, under its final name, with
+    /// its hooks in one transaction (or, without hooks, as one statement, atomic by itself).
+    /// None when it exists after all (someone created it meanwhile); the caller then replaces
+    /// it the careful way.
     async fn create_new(
         &self,
-        relation: &Relation,
-        sql: &str,
+        request: &BuildRequest<'_>,
         kind: RelationKind,
-        origin: &SqlOrigin,
     ) -> Result<Option<BuildOutcome>> {
-        let prefix = create_prefix(kind, relation);
-        let create = format!("{prefix}{sql}\n)");
-        match sqlx::raw_sql(sqlx::AssertSqlSafe(create.clone()))
-            .execute(&self.pool)
-            .await
-        {
-            Ok(done) => Ok(Some(BuildOutcome {
-                rows_affected: (kind != RelationKind::View).then(|| done.rows_affected()),
-                recreated_views: Vec::new(),
-                statements: vec![create],
-            })),
-            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(DUPLICATE_TABLE) => Ok(None),
-            Err(error) => Err(statement_error(
-                &error,
-                &create,
-                Some(origin),
-                prefix.chars().count(),
-            )),
+        let prefix = create_prefix(kind, request.relation);
+        let create = format!("{prefix}{}\n)", request.sql);
+        let mut outcome = BuildOutcome::default();
+        let hooked = !request.pre_hooks.is_empty() || !request.post_hooks.is_empty();
+        let mut transaction = if hooked { Some(self.begin().await?) } else { None };
+        if let Some(transaction) = transaction.as_mut() {
+            run_all(transaction, request.pre_hooks, &mut outcome).await?;
         }
+        let created = match transaction.as_mut() {
+            Some(transaction) => {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(create.clone()))
+                    .execute(&mut **transaction)
+                    .await
+            }
+            None => {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(create.clone()))
+                    .execute(&self.pool)
+                    .await
+            }
+        };
+        let done = match created {
+            Ok(done) => done,
+            Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(DUPLICATE_TABLE) => {
+                return Ok(None);
+            }
+            Err(error) => {
+                return Err(statement_error(
+                    &error,
+                    &create,
+                    Some(request.origin),
+                    prefix.chars().count(),
+                ));
+            }
+        };
+        outcome.statements.push(create);
+        outcome.rows_affected = (kind != RelationKind::View).then(|| done.rows_affected());
+        if let Some(mut transaction) = transaction {
+            run_all(&mut transaction, request.post_hooks, &mut outcome).await?;
+            transaction
+                .commit()
+                .await
+                .map_err(|error| statement_error(&error, "commit", None, 0))?;
+        }
+        Ok(Some(outcome))
     }
 
     /// Add the model's rows to an existing table in one transaction: append, or with a
     /// `unique_key` delete the rows being replaced first (dbt's delete+insert).
     pub async fn insert_incremental(
         &self,
-        relation: &Relation,
-        sql: &str,
+        request: &BuildRequest<'_>,
         unique_key: &[String],
-        origin: &SqlOrigin,
     ) -> Result<BuildOutcome> {
+        let (relation, sql, origin) = (request.relation, request.sql, request.origin);
         let staging = quote_identifier(&format!("{}__tmk_incr", relation.identifier));
         let create_prefix = format!("create temporary table {staging} on commit drop as (\n");
         let create = format!("{create_prefix}{sql}\n)");
         let mut transaction = self.begin().await?;
         let mut outcome = BuildOutcome::default();
+        run_all(&mut transaction, request.pre_hooks, &mut outcome).await?;
         run(
             &mut transaction,
             &create,
@@ -235,6 +283,7 @@ impl Postgres {
         );
         let rows = run(&mut transaction, &insert, None, 0, &mut outcome).await?;
         outcome.rows_affected = Some(rows);
+        run_all(&mut transaction, request.post_hooks, &mut outcome).await?;
         transaction
             .commit()
             .await
@@ -351,6 +400,18 @@ async fn run(
         .await
         .map_err(|error| statement_error(&error, sql, origin, offset))?;
     Ok(done.rows_affected())
+}
+
+/// Run statements in order (hooks); blank ones are skipped.
+async fn run_all(
+    connection: &mut PgConnection,
+    statements: &[String],
+    outcome: &mut BuildOutcome,
+) -> Result<()> {
+    for statement in statements.iter().filter(|statement| !statement.trim().is_empty()) {
+        run(connection, statement, None, 0, outcome).await?;
+    }
+    Ok(())
 }
 
 async fn relation_kind(connection: &mut PgConnection, relation: &Relation) -> Result<Option<String>> {

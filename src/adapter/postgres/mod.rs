@@ -1,6 +1,7 @@
 //! PostgreSQL through sqlx: connecting from a profile target, running statements on pooled
 //! connections, and turning database errors into tmk errors with PostgreSQL's message, detail,
-//! hint and the position mapped into the compiled SQL.
+//! hint and the position mapped into the compiled SQL. It must not decide what to build or in
+//! which order, and must not print: callers pass the SQL and relations and report the outcome.
 
 mod catalog;
 mod dependents;
@@ -18,7 +19,7 @@ use crate::project::profile::PostgresTarget;
 
 pub use catalog::ExistingRelations;
 pub use jinja_database::JinjaPostgres;
-pub use materialize::{BuildOutcome, RelationKind, TestOutcome};
+pub use materialize::{BuildOutcome, BuildRequest, RelationKind, TestOutcome};
 
 /// A connected PostgreSQL target.
 #[derive(Clone)]

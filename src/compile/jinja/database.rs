@@ -2,7 +2,8 @@
 //! `{% call statement(..) %}` + `load_result`, and the `adapter` object (`dispatch`,
 //! `get_relation`, `get_columns_in_relation`, `quote`, `type`). While parsing (`execute` is
 //! false) they return empty results, as in dbt. `adapter.dispatch` needs no database: it resolves
-//! `postgres__name`, then `default__name`, among the project's macros.
+//! `postgres__name`, then `default__name`, among the project's macros. It must not reach the
+//! database any other way: no sqlx, no adapter types, only the `JinjaDatabase` trait.
 
 use crate::compile::jinja::context::FromSerde;
 use std::sync::Arc;
