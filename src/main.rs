@@ -10,6 +10,8 @@ use tmk::console::Console;
 use tmk::plan::PlanKind;
 
 fn main() {
+    // Fix the invocation's id and start time now (`run_started_at` is when tmk started).
+    let _ = tmk::invocation::started_at_time();
     let cli = Cli::parse();
     let console = Console::new(cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {

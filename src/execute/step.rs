@@ -287,10 +287,16 @@ fn read_seed_file(
     config: &crate::compile::config::ConfigMap,
 ) -> Result<crate::seed::SeedTable> {
     let bytes = crate::fs::read_bytes(path)?;
-    let delimiter = config
-        .text("delimiter")
-        .and_then(|text| text.bytes().next())
-        .unwrap_or(b',');
+    let delimiter = match config.text("delimiter") {
+        None => b',',
+        Some(text) if text.len() == 1 => text.as_bytes()[0],
+        Some(text) => {
+            return Err(Error::new(
+                ErrorKind::Project,
+                format!("seed `{display}`: `delimiter` must be one character, not `{text}`"),
+            ));
+        }
+    };
     let mut column_types: indexmap::IndexMap<String, String> = indexmap::IndexMap::new();
     if let Some(types) = config.get("column_types").and_then(serde_json::Value::as_object) {
         for (column, data_type) in types {

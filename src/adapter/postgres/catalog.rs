@@ -116,7 +116,12 @@ impl Postgres {
         for row in rows {
             let text: String = row.get(0);
             let object: serde_json::Map<String, serde_json::Value> =
-                serde_json::from_str(&text).unwrap_or_default();
+                serde_json::from_str(&text).map_err(|error| {
+                    crate::error::Error::new(
+                        crate::error::ErrorKind::Database,
+                        format!("cannot read a row of the query's result: {error}"),
+                    )
+                })?;
             table.rows.push(
                 column_names
                     .iter()

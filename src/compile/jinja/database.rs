@@ -201,11 +201,9 @@ fn dispatch(state: &mut State, args: &[Value]) -> Result<Value, JinjaError> {
         minijinja::value::from_args(args)?;
     drop(kwargs);
     let macros = &captured(state).macros;
-    let candidates = [
-        format!("postgres__{name}"),
-        format!("default__{name}"),
-        name.clone(),
-    ];
+    // As dbt: the adapter's implementation, then the default one; never the bare name (a
+    // macro that dispatches to itself would recurse).
+    let candidates = [format!("postgres__{name}"), format!("default__{name}")];
     let found = candidates
         .into_iter()
         .find(|candidate| macros.contains_key(candidate))
