@@ -806,3 +806,27 @@ fn a_failing_post_hook_leaves_the_old_relation() {
     assert!(run.stdout.contains("division by zero"), "{}", run.stdout);
     assert_eq!(project.rows("m"), "1");
 }
+
+/// As dbt: rerunning a seed whose columns are unchanged truncates and reloads the same table
+/// (it keeps its comment, grants and identity); a seed whose columns changed is replaced.
+#[test]
+fn seed_reruns_truncate_and_reload_unless_the_columns_change() {
+    let project = TestProject::new("seedreload", &[("seeds/people.csv", "id,name\n1,Ann\n")]);
+    assert_ok(&project.tmk(&["seed"]));
+    let schema = project.schema.clone();
+    let oid = || project.query(&format!("select '{schema}.people'::regclass::oid"));
+    project.query(&format!("comment on table {schema}.people is 'from the seed'"));
+    let first = oid();
+    project.write("seeds/people.csv", "id,name\n2,Bo\n3,Cy\n");
+    assert_ok(&project.tmk(&["seed"]));
+    assert_eq!(project.rows("people"), "2|Bo\n3|Cy");
+    assert_eq!(oid(), first, "same columns: the same table is reloaded");
+    assert_eq!(
+        project.query(&format!("select obj_description('{schema}.people'::regclass)")),
+        "from the seed"
+    );
+    project.write("seeds/people.csv", "id,name,age\n4,Di,40\n");
+    assert_ok(&project.tmk(&["seed"]));
+    assert_eq!(project.rows("people"), "4|Di|40");
+    assert_ne!(oid(), first, "changed columns: the table is replaced");
+}

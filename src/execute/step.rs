@@ -57,7 +57,7 @@ pub async fn run_step(
             StepAction::Model(materialization) => {
                 build_model(&manifest, postgres, step, sql, materialization, &environment).await
             }
-            StepAction::Seed => load_seed(&manifest, postgres, node).await,
+            StepAction::Seed => load_seed(&manifest, postgres, node, step.full_refresh).await,
             StepAction::Test => run_test(&manifest, postgres, node, sql).await,
             StepAction::Snapshot => Err(Error::new(
                 ErrorKind::Compilation,
@@ -253,7 +253,12 @@ async fn build_model(
     })
 }
 
-async fn load_seed(manifest: &Manifest, postgres: &Postgres, node: &Node) -> Result<Done> {
+async fn load_seed(
+    manifest: &Manifest,
+    postgres: &Postgres,
+    node: &Node,
+    full_refresh: bool,
+) -> Result<Done> {
     let relation = node.relation.clone().ok_or_else(|| {
         Error::new(
             ErrorKind::Compilation,
@@ -271,7 +276,7 @@ async fn load_seed(manifest: &Manifest, postgres: &Postgres, node: &Node) -> Res
                 format!("reading seed `{}` failed: {error}", node.path),
             )
         })??;
-    let outcome = postgres.load_seed(&relation, &table).await?;
+    let outcome = postgres.load_seed(&relation, &table, full_refresh).await?;
     Ok(Done {
         status: Status::Success,
         message: format!("INSERT {}", table.row_count),

@@ -296,6 +296,7 @@ impl Postgres {
         &self,
         relation: &Relation,
         seed: &crate::seed::SeedTable,
+        full_refresh: bool,
     ) -> Result<BuildOutcome> {
         let temporary = suffixed(relation, TEMP_SUFFIX);
         let columns: Vec<String> = seed
@@ -308,16 +309,41 @@ impl Postgres {
         let mut outcome = BuildOutcome::default();
         drop_if_exists(&mut transaction, &temporary, &mut outcome).await?;
         run(&mut transaction, &create, None, 0, &mut outcome).await?;
+        // As dbt: a rerun truncates and reloads the table when its columns are unchanged (the
+        // table keeps its grants, comments, indexes and dependent views); otherwise, and with
+        // --full-refresh, the new table is swapped in.
+        let reload = !full_refresh && same_columns(&mut transaction, relation, &temporary).await?;
+        let target = if reload { relation } else { &temporary };
+        if reload {
+            run(
+                &mut transaction,
+                &format!("drop table {}", temporary.render()),
+                None,
+                0,
+                &mut outcome,
+            )
+            .await?;
+            run(
+                &mut transaction,
+                &format!("truncate table {}", relation.render()),
+                None,
+                0,
+                &mut outcome,
+            )
+            .await?;
+        }
         let copy = format!(
             "copy {} from stdin with (format csv, null '{}')",
-            temporary.render(),
+            target.render(),
             crate::seed::COPY_NULL.replace('\'', "''")
         );
         outcome.statements.push(copy.clone());
         let rows = copy_in(&mut transaction, &copy, &seed.copy_data).await?;
         outcome.rows_affected = Some(rows);
-        take_swap_lock(&mut transaction, &mut outcome).await?;
-        swap_in(&mut transaction, relation, &temporary, &mut outcome).await?;
+        if !reload {
+            take_swap_lock(&mut transaction, &mut outcome).await?;
+            swap_in(&mut transaction, relation, &temporary, &mut outcome).await?;
+        }
         transaction
             .commit()
             .await
@@ -400,6 +426,27 @@ async fn run(
         .await
         .map_err(|error| statement_error(&error, sql, origin, offset))?;
     Ok(done.rows_affected())
+}
+
+/// Whether `existing` is a table with exactly the columns (names and types, in order) of
+/// `fresh`; false when it does not exist.
+async fn same_columns(connection: &mut PgConnection, existing: &Relation, fresh: &Relation) -> Result<bool> {
+    let sql = "select coalesce(array_agg(format('%I %s', attname, format_type(atttypid, atttypmod)) order by attnum), '{}') \
+               from pg_attribute where attrelid = to_regclass($1) and attnum > 0 and not attisdropped";
+    let mut columns = Vec::with_capacity(2);
+    for relation in [existing, fresh] {
+        let kind = relation_kind(connection, relation).await?;
+        if relation == existing && kind.as_deref() != Some("r") {
+            return Ok(false);
+        }
+        let row: (Vec<String>,) = sqlx::query_as(sql)
+            .bind(relation.render())
+            .fetch_one(&mut *connection)
+            .await
+            .map_err(|error| statement_error(&error, sql, None, 0))?;
+        columns.push(row.0);
+    }
+    Ok(columns[0] == columns[1])
 }
 
 /// Run statements in order (hooks); blank ones are skipped.
