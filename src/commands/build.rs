@@ -61,7 +61,6 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
     };
     let manifest = &mut session.manifest;
     tokio::task::block_in_place(|| manifest.compile(&planned, &environment));
-    artifacts::write_compiled(&session.target_dir, &session.manifest)?;
     for schema in &schemas {
         postgres.ensure_schema(schema).await?;
     }
@@ -73,6 +72,11 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
     )
     .await?;
     let manifest = Arc::new(session.manifest);
+    // Compiled SQL is not needed to run: write it while the models build (disks can be slow).
+    let compiled_written = {
+        let (manifest, target_dir) = (manifest.clone(), session.target_dir.clone());
+        tokio::task::spawn_blocking(move || artifacts::write_compiled(&target_dir, &manifest))
+    };
     let options = ExecuteOptions {
         threads,
         fail_fast: args.fail_fast,
@@ -90,6 +94,9 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
     // A failing on-run-end hook still leaves the run's artifacts and summary behind.
     let run_end = run_project_hooks(&manifest, &manifest.on_run_end, &environment, &postgres).await;
     postgres.close().await;
+    compiled_written
+        .await
+        .map_err(|error| crate::error::Error::new(crate::error::ErrorKind::Io, error.to_string()))??;
     let elapsed = started.elapsed().as_secs_f64();
     artifacts::write_run(&session.target_dir, &manifest, &results)?;
     artifacts::write_deferred_compiled(&session.target_dir, &manifest, &results)?;
