@@ -206,15 +206,27 @@ impl Error {
             None => out.push_str(&heading),
         }
         let mut out = out.trim_end().to_string();
+        self.append_details_and_hint(&mut out, "\n  ");
+        out
+    }
+
+    /// `file:line:col: message`, the details, and the hint, without an excerpt (for places that
+    /// carry errors as text, like Jinja).
+    pub fn summary(&self) -> String {
+        let mut out = self.one_line();
+        self.append_details_and_hint(&mut out, "; ");
+        out
+    }
+
+    fn append_details_and_hint(&self, out: &mut String, detail_separator: &str) {
         for detail in &self.details {
-            out.push_str("\n  ");
+            out.push_str(detail_separator);
             out.push_str(detail);
         }
         if let Some(hint) = &self.hint {
             out.push_str("\nhint: ");
             out.push_str(hint);
         }
-        out
     }
 }
 

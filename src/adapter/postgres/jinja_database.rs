@@ -22,36 +22,22 @@ impl JinjaPostgres {
     }
 }
 
-/// The error on one line, with PostgreSQL's detail and hint kept (Jinja errors are strings).
-fn with_details(error: &crate::error::Error) -> String {
-    let mut text = error.one_line();
-    for detail in &error.details {
-        text.push_str("; ");
-        text.push_str(detail);
-    }
-    if let Some(hint) = &error.hint {
-        text.push_str("\nhint: ");
-        text.push_str(hint);
-    }
-    text
-}
-
 impl JinjaDatabase for JinjaPostgres {
     fn query(&self, sql: &str) -> Result<QueryTable, String> {
         self.runtime
             .block_on(self.postgres.fetch_table(sql))
-            .map_err(|error| with_details(&error))
+            .map_err(|error| error.summary())
     }
 
     fn columns(&self, relation: &Relation) -> Result<Vec<(String, String)>, String> {
         self.runtime
             .block_on(self.postgres.columns(relation))
-            .map_err(|error| with_details(&error))
+            .map_err(|error| error.summary())
     }
 
     fn relation_kind(&self, relation: &Relation) -> Result<Option<String>, String> {
         self.runtime
             .block_on(self.postgres.relation_kind(relation))
-            .map_err(|error| with_details(&error))
+            .map_err(|error| error.summary())
     }
 }
