@@ -879,3 +879,40 @@ fn readers_never_see_a_missing_or_half_built_relation_during_rebuilds() {
         seen.iter().find(|row| *row != "50000|50000")
     );
 }
+
+/// The merge strategy (PostgreSQL 15 MERGE) updates matched rows and inserts new ones;
+/// `merge_exclude_columns` keeps columns as first written.
+#[test]
+fn merge_incremental_updates_matched_rows_and_inserts_new_ones() {
+    let model = "{{ config(materialized='incremental', incremental_strategy='merge', unique_key='id', merge_exclude_columns=['first_seen']) }}\nselect id, label, '{{ var('seen') }}' as first_seen from {{ ref('events') }}";
+    let project = TestProject::new(
+        "merge",
+        &[
+            ("seeds/events.csv", "id,label\n1,a\n2,b\n"),
+            ("models/facts.sql", model),
+        ],
+    );
+    assert_ok(&project.tmk(&["build", "--vars", "{seen: monday}"]));
+    project.write("seeds/events.csv", "id,label\n2,B\n3,c\n");
+    let run = project.tmk(&["build", "--vars", "{seen: tuesday}"]);
+    assert_ok(&run);
+    assert!(run.stdout.contains("[MERGE 2 in"), "{}", run.stdout);
+    assert_eq!(project.rows("facts"), "1|a|monday\n2|B|monday\n3|c|tuesday");
+}
+
+/// `incremental_predicates` narrow which existing rows delete+insert may replace.
+#[test]
+fn incremental_predicates_limit_the_rows_replaced() {
+    let model = "{{ config(materialized='incremental', unique_key='id', incremental_predicates=['DBT_INTERNAL_DEST.id >= 2']) }}\nselect id, label from {{ ref('events') }}";
+    let project = TestProject::new(
+        "predicates",
+        &[
+            ("seeds/events.csv", "id,label\n1,a\n2,b\n"),
+            ("models/facts.sql", model),
+        ],
+    );
+    assert_ok(&project.tmk(&["build"]));
+    project.write("seeds/events.csv", "id,label\n1,A\n2,B\n");
+    assert_ok(&project.tmk(&["build"]));
+    assert_eq!(project.rows("facts"), "1|A\n1|a\n2|B");
+}

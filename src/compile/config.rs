@@ -255,7 +255,7 @@ fn check_supported(config: &ConfigMap) -> std::result::Result<(), String> {
         }
     }
     let allowed = [
-        ("incremental_strategy", &["append", "delete+insert"][..]),
+        ("incremental_strategy", &["append", "delete+insert", "merge"][..]),
         ("on_schema_change", &["ignore"][..]),
     ];
     for (key, values) in allowed {
@@ -402,8 +402,9 @@ mod tests {
         assert!(validate_values(&grants).is_err_and(|message| message.contains("`grants`")));
         let empty_grants = map(json!({"grants": {"select": []}}));
         assert!(validate_values(&empty_grants).is_ok());
-        let merge = map(json!({"incremental_strategy": "merge"}));
-        assert!(validate_values(&merge).is_err_and(|message| message.contains("merge")));
+        let microbatch = map(json!({"incremental_strategy": "microbatch"}));
+        assert!(validate_values(&microbatch).is_err_and(|message| message.contains("microbatch")));
+        assert!(validate_values(&map(json!({"incremental_strategy": "merge"}))).is_ok());
         assert!(validate_values(&map(json!({"incremental_strategy": "delete+insert"}))).is_ok());
     }
 

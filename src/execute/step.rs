@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::{NodeResult, Status, seconds_since};
-use crate::adapter::postgres::{BuildRequest, Postgres, RelationKind, SqlOrigin};
+use crate::adapter::postgres::{
+    BuildRequest, Incremental, IncrementalStrategy, Postgres, RelationKind, SqlOrigin,
+};
 use crate::compile::config::ConfigExt;
 use crate::compile::node::{Materialization, Node};
 use crate::compile::{CompileEnvironment, Manifest};
@@ -212,11 +214,39 @@ async fn build_model(
         ),
         Materialization::Table => (postgres.build_relation(&request, table_kind).await?, "SELECT"),
         Materialization::Incremental => {
-            let unique_key = crate::compile::config::as_string_list(node.config.get("unique_key"));
+            let list = |key: &str| crate::compile::config::as_string_list(node.config.get(key));
+            let (unique_key, exclude, predicates) = (
+                list("unique_key"),
+                list("merge_exclude_columns"),
+                list("incremental_predicates"),
+            );
+            let update = node
+                .config
+                .get("merge_update_columns")
+                .map(|_| list("merge_update_columns"));
+            let strategy = match node.config.text("incremental_strategy") {
+                Some("merge") => IncrementalStrategy::Merge,
+                Some("append") => IncrementalStrategy::Append,
+                Some("delete+insert") => IncrementalStrategy::DeleteInsert,
+                // dbt-postgres's default: delete+insert with a unique key, else append.
+                _ if unique_key.is_empty() => IncrementalStrategy::Append,
+                _ => IncrementalStrategy::DeleteInsert,
+            };
+            let incremental = Incremental {
+                strategy,
+                unique_key: &unique_key,
+                update_columns: update.as_deref(),
+                exclude_columns: &exclude,
+                predicates: &predicates,
+            };
             match postgres.relation_kind(relation).await?.as_deref() {
                 Some("table") if !step.full_refresh => (
-                    postgres.insert_incremental(&request, &unique_key).await?,
-                    "INSERT",
+                    postgres.insert_incremental(&request, &incremental).await?,
+                    if strategy == IncrementalStrategy::Merge {
+                        "MERGE"
+                    } else {
+                        "INSERT"
+                    },
                 ),
                 _ => (postgres.build_relation(&request, table_kind).await?, "SELECT"),
             }

@@ -52,6 +52,113 @@ pub struct BuildRequest<'a> {
     pub post_hooks: &'a [String],
 }
 
+/// How an incremental model adds its rows to the existing table (dbt's strategies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncrementalStrategy {
+    /// Insert the new rows.
+    Append,
+    /// Delete the rows whose unique key is among the new rows, then insert them.
+    DeleteInsert,
+    /// PostgreSQL 15 `MERGE` on the unique key: update matched rows, insert the others.
+    Merge,
+}
+
+/// An incremental model's strategy and its settings.
+#[derive(Debug, Clone)]
+pub struct Incremental<'a> {
+    /// The strategy.
+    pub strategy: IncrementalStrategy,
+    /// `unique_key`: columns or expressions, pasted as written (as dbt does).
+    pub unique_key: &'a [String],
+    /// `merge_update_columns`: the columns a merge updates (None: all of them).
+    pub update_columns: Option<&'a [String]>,
+    /// `merge_exclude_columns`: columns a merge never updates.
+    pub exclude_columns: &'a [String],
+    /// `incremental_predicates`: extra conditions on the existing rows (`DBT_INTERNAL_DEST`
+    /// in merge, the target table in delete+insert).
+    pub predicates: &'a [String],
+}
+
+impl Incremental<'_> {
+    /// The statements that move rows from `staging` into `target` (whose columns are given).
+    fn statements(&self, target: &str, staging: &str, columns: &[String]) -> Vec<String> {
+        let column_list = columns
+            .iter()
+            .map(|column| quote_identifier(column))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let insert = format!("insert into {target} ({column_list}) select {column_list} from {staging}");
+        let predicates: String = self
+            .predicates
+            .iter()
+            .map(|predicate| format!(" and ({predicate})"))
+            .collect();
+        match self.strategy {
+            IncrementalStrategy::Append => vec![insert],
+            IncrementalStrategy::DeleteInsert if self.unique_key.is_empty() => vec![insert],
+            IncrementalStrategy::DeleteInsert => {
+                // The same aliases as merge, so `incremental_predicates` read alike in both.
+                let matches: Vec<String> = self
+                    .unique_key
+                    .iter()
+                    .map(|key| format!("DBT_INTERNAL_DEST.{key} = DBT_INTERNAL_SOURCE.{key}"))
+                    .collect();
+                let delete = format!(
+                    "delete from {target} as DBT_INTERNAL_DEST using {staging} as DBT_INTERNAL_SOURCE where {}{predicates}",
+                    matches.join(" and ")
+                );
+                vec![delete, insert]
+            }
+            IncrementalStrategy::Merge => vec![self.merge(target, staging, columns)],
+        }
+    }
+
+    /// dbt-postgres's merge: `on` the unique key (or `false`: insert everything) plus the
+    /// predicates; matched rows update the chosen columns, the others are inserted.
+    fn merge(&self, target: &str, staging: &str, columns: &[String]) -> String {
+        let mut on: Vec<String> = self
+            .unique_key
+            .iter()
+            .map(|key| format!("DBT_INTERNAL_SOURCE.{key} = DBT_INTERNAL_DEST.{key}"))
+            .collect();
+        if on.is_empty() {
+            on.push("false".to_string());
+        }
+        on.extend(self.predicates.iter().map(|predicate| format!("({predicate})")));
+        let updated: Vec<&String> = match self.update_columns {
+            Some(chosen) => chosen.iter().collect(),
+            None => columns
+                .iter()
+                .filter(|column| !self.exclude_columns.contains(column))
+                .collect(),
+        };
+        let set = updated
+            .iter()
+            .map(|column| format!("{0} = DBT_INTERNAL_SOURCE.{0}", quote_identifier(column)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let column_list = columns
+            .iter()
+            .map(|column| quote_identifier(column))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let values = columns
+            .iter()
+            .map(|column| format!("DBT_INTERNAL_SOURCE.{}", quote_identifier(column)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let when_matched = if set.is_empty() {
+            String::new()
+        } else {
+            format!("\nwhen matched then update set {set}")
+        };
+        format!(
+            "merge into {target} as DBT_INTERNAL_DEST\nusing {staging} as DBT_INTERNAL_SOURCE\non ({}){when_matched}\nwhen not matched then insert ({column_list}) values ({values})",
+            on.join(" and ")
+        )
+    }
+}
+
 /// How a relation is created from SQL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelationKind {
@@ -234,12 +341,12 @@ impl Postgres {
         Ok(Some(outcome))
     }
 
-    /// Add the model's rows to an existing table in one transaction: append, or with a
-    /// `unique_key` delete the rows being replaced first (dbt's delete+insert).
+    /// Add the model's rows to an existing table in one transaction, by `incremental`'s
+    /// strategy (dbt's append, delete+insert or merge), with the model's hooks.
     pub async fn insert_incremental(
         &self,
         request: &BuildRequest<'_>,
-        unique_key: &[String],
+        incremental: &Incremental<'_>,
     ) -> Result<BuildOutcome> {
         let (relation, sql, origin) = (request.relation, request.sql, request.origin);
         let staging = quote_identifier(&format!("{}__tmk_incr", relation.identifier));
@@ -256,32 +363,12 @@ impl Postgres {
             &mut outcome,
         )
         .await?;
-        if !unique_key.is_empty() {
-            // As dbt: each key is pasted as written (a column, a quoted name or an expression).
-            let matches: Vec<String> = unique_key
-                .iter()
-                .map(|key| format!("{target}.{key} = {staging}.{key}", target = relation.render()))
-                .collect();
-            let delete = format!(
-                "delete from {} using {staging} where {}",
-                relation.render(),
-                matches.join(" and ")
-            );
-            run(&mut transaction, &delete, None, 0, &mut outcome).await?;
+        let columns = column_names(&mut transaction, relation).await?;
+        let statements = incremental.statements(&relation.render(), &staging, &columns);
+        let mut rows = 0;
+        for statement in &statements {
+            rows = run(&mut transaction, statement, None, 0, &mut outcome).await?;
         }
-        let columns_sql = "select a.attname::text from pg_attribute a where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum";
-        let columns: Vec<(String,)> = sqlx::query_as(columns_sql)
-            .bind(relation.render())
-            .fetch_all(&mut *transaction)
-            .await
-            .map_err(|error| statement_error(&error, columns_sql, None, 0))?;
-        let column_list: Vec<String> = columns.iter().map(|(name,)| quote_identifier(name)).collect();
-        let column_list = column_list.join(", ");
-        let insert = format!(
-            "insert into {} ({column_list}) select {column_list} from {staging}",
-            relation.render()
-        );
-        let rows = run(&mut transaction, &insert, None, 0, &mut outcome).await?;
         outcome.rows_affected = Some(rows);
         run_all(&mut transaction, request.post_hooks, &mut outcome).await?;
         transaction
@@ -428,6 +515,18 @@ async fn run(
     Ok(done.rows_affected())
 }
 
+/// The columns of `relation`, in order.
+async fn column_names(connection: &mut PgConnection, relation: &Relation) -> Result<Vec<String>> {
+    let sql = "select a.attname::text from pg_attribute a where a.attrelid = to_regclass($1) \
+               and a.attnum > 0 and not a.attisdropped order by a.attnum";
+    let columns: Vec<(String,)> = sqlx::query_as(sql)
+        .bind(relation.render())
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|error| statement_error(&error, sql, None, 0))?;
+    Ok(columns.into_iter().map(|(name,)| name).collect())
+}
+
 /// Whether `existing` is a table with exactly the columns (names and types, in order) of
 /// `fresh`; false when it does not exist.
 async fn same_columns(connection: &mut PgConnection, existing: &Relation, fresh: &Relation) -> Result<bool> {
@@ -572,4 +671,67 @@ async fn copy_in(connection: &mut PgConnection, statement: &str, data: &[u8]) ->
     copy.finish()
         .await
         .map_err(|error| statement_error(&error, statement, None, 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn columns() -> Vec<String> {
+        vec!["id".to_string(), "label".to_string(), "first_seen".to_string()]
+    }
+
+    #[test]
+    fn merge_updates_all_columns_but_the_excluded_ones() {
+        let key = ["id".to_string()];
+        let exclude = ["first_seen".to_string()];
+        let incremental = Incremental {
+            strategy: IncrementalStrategy::Merge,
+            unique_key: &key,
+            update_columns: None,
+            exclude_columns: &exclude,
+            predicates: &[],
+        };
+        assert_eq!(
+            incremental.statements("t", "s", &columns()),
+            vec![
+                "merge into t as DBT_INTERNAL_DEST\nusing s as DBT_INTERNAL_SOURCE\non (DBT_INTERNAL_SOURCE.id = DBT_INTERNAL_DEST.id)\nwhen matched then update set \"id\" = DBT_INTERNAL_SOURCE.\"id\", \"label\" = DBT_INTERNAL_SOURCE.\"label\"\nwhen not matched then insert (\"id\", \"label\", \"first_seen\") values (DBT_INTERNAL_SOURCE.\"id\", DBT_INTERNAL_SOURCE.\"label\", DBT_INTERNAL_SOURCE.\"first_seen\")"
+                    .to_string()
+            ]
+        );
+    }
+
+    #[test]
+    fn merge_without_a_key_inserts_everything_and_delete_insert_without_one_appends() {
+        let merge = Incremental {
+            strategy: IncrementalStrategy::Merge,
+            unique_key: &[],
+            update_columns: Some(&[]),
+            exclude_columns: &[],
+            predicates: &[],
+        };
+        assert!(merge.statements("t", "s", &columns())[0].contains("on (false)\nwhen not matched"));
+        let delete_insert = Incremental {
+            strategy: IncrementalStrategy::DeleteInsert,
+            ..merge
+        };
+        assert_eq!(delete_insert.statements("t", "s", &columns()).len(), 1);
+    }
+
+    #[test]
+    fn delete_insert_applies_the_predicates_to_the_existing_rows() {
+        let key = ["id".to_string()];
+        let predicates = ["DBT_INTERNAL_DEST.day > current_date - 3".to_string()];
+        let incremental = Incremental {
+            strategy: IncrementalStrategy::DeleteInsert,
+            unique_key: &key,
+            update_columns: None,
+            exclude_columns: &[],
+            predicates: &predicates,
+        };
+        assert_eq!(
+            incremental.statements("t", "s", &columns())[0],
+            "delete from t as DBT_INTERNAL_DEST using s as DBT_INTERNAL_SOURCE where DBT_INTERNAL_DEST.id = DBT_INTERNAL_SOURCE.id and (DBT_INTERNAL_DEST.day > current_date - 3)"
+        );
+    }
 }

@@ -19,7 +19,9 @@ use crate::project::profile::PostgresTarget;
 
 pub use catalog::ExistingRelations;
 pub use jinja_database::JinjaPostgres;
-pub use materialize::{BuildOutcome, BuildRequest, RelationKind, TestOutcome};
+pub use materialize::{
+    BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, RelationKind, TestOutcome,
+};
 
 /// A connected PostgreSQL target.
 #[derive(Clone)]
