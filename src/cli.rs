@@ -118,6 +118,9 @@ pub struct RunArgs {
     /// Print the plan (steps in order, with what each waits for) and change nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// How long to wait, in seconds, when another run is changing the same target.
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub lock_timeout: u64,
 }
 
 /// Options of compile.

@@ -916,3 +916,35 @@ fn incremental_predicates_limit_the_rows_replaced() {
     assert_ok(&project.tmk(&["build"]));
     assert_eq!(project.rows("facts"), "1|A\n1|a\n2|B");
 }
+
+/// One run per target at a time: a second run waits for the first, and after --lock-timeout
+/// fails naming who holds the target and since when; the first run is unaffected.
+#[test]
+fn a_second_run_on_the_same_target_waits_then_names_the_holder() {
+    let project = TestProject::new(
+        "runlock",
+        &[(
+            "models/slow.sql",
+            "{{ config(materialized='table') }}\nselect 1 as id from (select pg_sleep(3)) as slept",
+        )],
+    );
+    let (first, second) = std::thread::scope(|scope| {
+        let first = scope.spawn(|| project.tmk(&["run"]));
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        let second = project.tmk(&["run", "--lock-timeout", "1"]);
+        (first.join().expect("first run"), second)
+    });
+    assert_ok(&first);
+    assert_eq!(second.code, 2, "{}\n{}", second.stdout, second.stderr);
+    assert!(
+        second.stderr.contains("another run is changing target `dev`"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains("held by `tmk (pid") && second.stderr.contains(" UTC"),
+        "{}",
+        second.stderr
+    );
+    assert_ok(&project.tmk(&["run"]));
+}

@@ -35,6 +35,20 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         return Ok(0);
     }
     let postgres = super::connect(&mut session, console, threads + 1).await?;
+    // One run per target at a time; tests only read, so a plan of tests alone does not wait.
+    let changes_target = plan
+        .steps
+        .iter()
+        .any(|step| step.action != crate::plan::StepAction::Test);
+    let run_lock = if changes_target {
+        Some(
+            postgres
+                .lock_target(std::time::Duration::from_secs(args.lock_timeout))
+                .await?,
+        )
+    } else {
+        None
+    };
     let planned: Vec<usize> = plan.steps.iter().map(|step| step.node).collect();
     let mut schemas: Vec<String> = planned
         .iter()
@@ -93,6 +107,9 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
     .await;
     // A failing on-run-end hook still leaves the run's artifacts and summary behind.
     let run_end = run_project_hooks(&manifest, &manifest.on_run_end, &environment, &postgres).await;
+    if let Some(run_lock) = run_lock {
+        run_lock.release().await;
+    }
     postgres.close().await;
     compiled_written
         .await

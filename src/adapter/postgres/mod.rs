@@ -7,6 +7,7 @@ mod catalog;
 mod dependents;
 mod jinja_database;
 mod materialize;
+mod run_lock;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,7 @@ pub use jinja_database::JinjaPostgres;
 pub use materialize::{
     BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, RelationKind, TestOutcome,
 };
+pub use run_lock::RunLock;
 
 /// A connected PostgreSQL target.
 #[derive(Clone)]
@@ -105,12 +107,17 @@ impl Postgres {
     }
 }
 
-fn connect_options(target: &PostgresTarget) -> Result<PgConnectOptions> {
+pub(crate) fn connect_options(target: &PostgresTarget) -> Result<PgConnectOptions> {
     let mut options = PgConnectOptions::new()
         .username(&target.user)
         .database(&target.dbname)
         .port(target.port)
-        .application_name(target.application_name.as_deref().unwrap_or("tmk"));
+        .application_name(
+            &target
+                .application_name
+                .clone()
+                .unwrap_or_else(|| format!("tmk (pid {})", std::process::id())),
+        );
     options = if target.host.starts_with('/') {
         options.socket(&target.host)
     } else {
@@ -139,7 +146,7 @@ fn connect_options(target: &PostgresTarget) -> Result<PgConnectOptions> {
     Ok(options)
 }
 
-fn connection_error(target: &PostgresTarget, error: &sqlx::Error) -> Error {
+pub(crate) fn connection_error(target: &PostgresTarget, error: &sqlx::Error) -> Error {
     let cause = match error {
         sqlx::Error::Database(database) => database.message().to_string(),
         other => other.to_string(),
