@@ -930,7 +930,15 @@ fn a_second_run_on_the_same_target_waits_then_names_the_holder() {
     );
     let (first, second) = std::thread::scope(|scope| {
         let first = scope.spawn(|| project.tmk(&["run"]));
-        std::thread::sleep(std::time::Duration::from_millis(1500));
+        // Wait until the first run is building (it holds the lock by then), however slow the machine.
+        let building = format!(
+            "select count(*) from pg_stat_activity where query like '%pg_sleep(3)%' and query like '%{}%' and pid <> pg_backend_pid()",
+            project.schema
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while project.query(&building) == "0" && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         let second = project.tmk(&["run", "--lock-timeout", "1"]);
         (first.join().expect("first run"), second)
     });
