@@ -17,6 +17,25 @@ pub type ExistingRelations = HashMap<Relation, String>;
 const KIND: &str = "case c.relkind when 'r' then 'table' when 'p' then 'table' when 'v' then 'view' \
                     when 'm' then 'materialized_view' when 'f' then 'foreign_table' end";
 
+/// The kind of `relation` (`table`, `view`, `materialized_view`, `foreign_table`) through any
+/// executor: the pool, or the connection of a transaction in progress.
+pub(super) async fn kind_of<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    relation: &Relation,
+) -> Result<Option<String>> {
+    let sql = format!(
+        "select {KIND} from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+         where n.nspname = $1 and c.relname = $2"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .bind(&relation.schema)
+        .bind(&relation.identifier)
+        .fetch_optional(executor)
+        .await
+        .map_err(|error| statement_error(&error, &sql, None, 0))?;
+    Ok(row.and_then(|row| row.get::<Option<String>, _>(0)))
+}
+
 impl Postgres {
     /// Every table, view and materialized view in `schemas`.
     pub async fn existing_relations(&self, schemas: &[String]) -> Result<ExistingRelations> {
@@ -44,17 +63,7 @@ impl Postgres {
 
     /// The kind of `relation`, or None when it does not exist.
     pub async fn relation_kind(&self, relation: &Relation) -> Result<Option<String>> {
-        let sql = format!(
-            "select {KIND} from pg_class c join pg_namespace n on n.oid = c.relnamespace \
-             where n.nspname = $1 and c.relname = $2"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(&relation.schema)
-            .bind(&relation.identifier)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|error| statement_error(&error, &sql, None, 0))?;
-        Ok(row.and_then(|row| row.get::<Option<String>, _>(0)))
+        kind_of(&self.pool, relation).await
     }
 
     /// The columns of `relation` (name, type), in order.

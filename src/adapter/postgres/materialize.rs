@@ -402,22 +402,11 @@ impl Postgres {
         let reload = !full_refresh && same_columns(&mut transaction, relation, &temporary).await?;
         let target = if reload { relation } else { &temporary };
         if reload {
-            run(
-                &mut transaction,
-                &format!("drop table {}", temporary.render()),
-                None,
-                0,
-                &mut outcome,
-            )
-            .await?;
-            run(
-                &mut transaction,
-                &format!("truncate table {}", relation.render()),
-                None,
-                0,
-                &mut outcome,
-            )
-            .await?;
+            let statements = [
+                format!("drop table {}", temporary.render()),
+                format!("truncate table {}", relation.render()),
+            ];
+            run_all(&mut transaction, &statements, &mut outcome).await?;
         }
         let copy = format!(
             "copy {} from stdin with (format csv, null '{}')",
@@ -535,7 +524,7 @@ async fn same_columns(connection: &mut PgConnection, existing: &Relation, fresh:
     let mut columns = Vec::with_capacity(2);
     for relation in [existing, fresh] {
         let kind = relation_kind(connection, relation).await?;
-        if relation == existing && kind.as_deref() != Some("r") {
+        if relation == existing && kind.as_deref() != Some("table") {
             return Ok(false);
         }
         let row: (Vec<String>,) = sqlx::query_as(sql)
@@ -561,21 +550,14 @@ async fn run_all(
 }
 
 async fn relation_kind(connection: &mut PgConnection, relation: &Relation) -> Result<Option<String>> {
-    let sql = "select c.relkind::text from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relname = $2";
-    let row = sqlx::query(sql)
-        .bind(&relation.schema)
-        .bind(&relation.identifier)
-        .fetch_optional(&mut *connection)
-        .await
-        .map_err(|error| statement_error(&error, sql, None, 0))?;
-    Ok(row.map(|row| row.get::<String, _>(0)))
+    super::catalog::kind_of(&mut *connection, relation).await
 }
 
 fn drop_statement(kind: &str, relation: &Relation, cascade: bool) -> String {
     let object = match kind {
-        "v" => "view",
-        "m" => "materialized view",
-        "f" => "foreign table",
+        "view" => "view",
+        "materialized_view" => "materialized view",
+        "foreign_table" => "foreign table",
         _ => "table",
     };
     let cascade = if cascade { " cascade" } else { "" };
@@ -631,7 +613,7 @@ async fn swap_in(
             let dependents = dependents::capture(connection, relation).await?;
             let backup = suffixed(relation, BACKUP_SUFFIX);
             drop_if_exists(connection, &backup, outcome).await?;
-            let rename_old = if kind == "m" {
+            let rename_old = if kind == "materialized_view" {
                 format!(
                     "alter materialized view {} rename to {}",
                     relation.render(),
