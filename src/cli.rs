@@ -39,6 +39,8 @@ pub enum Command {
     Seed(RunArgs),
     /// Run the selected data tests.
     Test(RunArgs),
+    /// Run the selected snapshots (SCD type 2 history tables).
+    Snapshot(RunArgs),
     /// Render the selected nodes to SQL under target/compiled (no database needed).
     Compile(CompileArgs),
     /// List the selected nodes.

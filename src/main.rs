@@ -27,6 +27,7 @@ fn main() {
             Command::Run(args) => commands::build::run(args, PlanKind::Run, &console).await,
             Command::Seed(args) => commands::build::run(args, PlanKind::Seed, &console).await,
             Command::Test(args) => commands::build::run(args, PlanKind::Test, &console).await,
+            Command::Snapshot(args) => commands::build::run(args, PlanKind::Snapshot, &console).await,
             Command::Compile(args) => commands::compile::run(args, &console).await,
             Command::Ls(args) => commands::ls::run(args, &console),
             Command::Debug(args) => commands::debug::run(args, &console).await,

@@ -123,6 +123,7 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         PlanKind::Run => "run",
         PlanKind::Seed => "seed",
         PlanKind::Test => "test",
+        PlanKind::Snapshot => "snapshot",
     };
     let recorded_args = json!({
         "which": command,

@@ -13,6 +13,7 @@ pub mod generic_tests;
 pub mod jinja;
 pub mod node;
 mod parse;
+pub mod snapshot;
 
 use crate::compile::jinja::context::FromSerde;
 use std::collections::HashMap;
@@ -178,13 +179,9 @@ impl Manifest {
         let node = &self.nodes[index];
         let (context, extra) = self.node_context(index, environment);
         let extra: Vec<(&str, Value)> = extra.iter().map(|(key, value)| (*key, value.clone())).collect();
-        // Generic tests are registered under their unique id, files under their path.
-        let template = if node.test.is_some() {
-            &node.unique_id
-        } else {
-            &node.path
-        };
-        let rendered = self.jinja.render(template, &node.raw_code, context, &extra)?;
+        let rendered = self
+            .jinja
+            .render(&node.template, &node.raw_code, context, &extra)?;
         Ok(rendered.output)
     }
 
@@ -287,6 +284,7 @@ fn hook_texts(value: Option<&serde_json::Value>) -> Vec<String> {
 }
 
 /// The variables every render sees: this, target, execute, model, project_name, flags...
+/// (and for a snapshot, the variable that selects its block).
 fn common_context(
     target: &TargetInfo,
     project_name: &str,
@@ -294,7 +292,7 @@ fn common_context(
     this: Value,
     execute: bool,
 ) -> Vec<(&'static str, Value)> {
-    vec![
+    let mut variables = vec![
         ("this", this),
         ("target", Value::from_serde(target)),
         ("execute", Value::from(execute)),
@@ -325,5 +323,10 @@ fn common_context(
         ("invocation_id", Value::from(crate::invocation::id())),
         ("run_started_at", Value::from(crate::invocation::started_at())),
         ("dbt_version", Value::from("1.10.0")),
-    ]
+    ];
+    if node.resource_type == ResourceType::Snapshot {
+        // Selects this snapshot's block in its file's template.
+        variables.push((snapshot::BLOCK_VARIABLE, Value::from(node.name.clone())));
+    }
+    variables
 }

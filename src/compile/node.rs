@@ -216,6 +216,11 @@ pub struct Node {
     pub checksum: String,
     /// Why the compile pass could not render this node (it then fails when it runs).
     pub compile_error: Option<crate::error::Error>,
+    /// The registered template its SQL renders from: its file's path, or its unique id when
+    /// tmk wrote the SQL (generic tests, YAML snapshots).
+    pub template: String,
+    /// For snapshots: the validated snapshot settings.
+    pub snapshot: Option<Arc<crate::compile::snapshot::SnapshotSpec>>,
 }
 
 impl Node {
@@ -242,9 +247,12 @@ impl Node {
     }
 
     /// The node's SQL file under `target/compiled/<project>/` or `target/run/<project>/`: its
-    /// own path, or for a generic test `<yml path>/<alias or name>.sql`.
+    /// own path, for a generic test `<yml path>/<alias or name>.sql`, for a YAML snapshot
+    /// `<yml path>/<name>.sql`.
     pub fn sql_file_path(&self) -> String {
-        if self.test.is_some() {
+        if self.resource_type == ResourceType::Snapshot && self.template != self.path {
+            format!("{}/{}.sql", self.path, self.name)
+        } else if self.test.is_some() {
             let file = self
                 .config
                 .get("alias")

@@ -20,12 +20,101 @@ use super::jinja::macros::MacroModule;
 use super::jinja::relation::RelationValue;
 use super::jinja::{Jinja, TemplateSource};
 use super::node::{ColumnInfo, Materialization, Node, Relation, ResourceType, TestMetadata, TestedRelation};
+use super::snapshot::{self, SnapshotSpec};
 use super::{Manifest, common_context, ephemeral};
 use crate::error::{Error, ErrorKind, Result, SourceLocation, did_you_mean};
 use crate::graph::Dag;
+use crate::project::blocks;
 use crate::project::properties::{RawColumn, RawNodeProperties};
 use crate::project::yaml::{Pos, SourceFile, Yaml};
 use crate::project::{Project, ProjectFile};
+
+/// A node whose SQL renders from a registered template, before it is parsed.
+struct TemplateNode {
+    resource_type: ResourceType,
+    name: String,
+    fqn: Vec<String>,
+    /// The file it is defined in (dbt's original_file_path).
+    path: String,
+    /// The registered template's name.
+    template: String,
+    /// The node's raw code; error excerpts show it, so its lines are the template's.
+    text: Arc<str>,
+    /// Where errors about its refs and sources point.
+    source_file: SourceFile,
+}
+
+/// A snapshot SQL file and its `{% snapshot %}` blocks.
+struct SnapshotFile<'p> {
+    file: &'p ProjectFile,
+    blocks: Vec<blocks::Block>,
+}
+
+/// Find the snapshot blocks of every snapshot file (a file without any is an error, as in dbt).
+fn snapshot_files(files: &[ProjectFile]) -> Result<Vec<SnapshotFile<'_>>> {
+    files
+        .iter()
+        .map(|file| {
+            let located = |offset: usize, message: String| {
+                SourceFile::new(std::path::Path::new(&file.relative_path), file.text.clone())
+                    .error(blocks::position(&file.text, offset), message)
+            };
+            let found = blocks::find_blocks(&file.text, "snapshot")
+                .map_err(|error| located(error.offset, error.message))?;
+            if found.is_empty() {
+                return Err(located(0, "this snapshot file has no `{% snapshot name %}` block".to_string())
+                    .hint("wrap the query in `{% snapshot name %} ... {% endsnapshot %}`, or define the snapshot in YAML with `relation:`"));
+            }
+            Ok(SnapshotFile { file, blocks: found })
+        })
+        .collect()
+}
+
+/// The template of a snapshot file: one render per block, selected by `tmk_snapshot`.
+fn snapshot_template(snapshot_file: &SnapshotFile) -> TemplateSource {
+    let ranges: Vec<_> = snapshot_file
+        .blocks
+        .iter()
+        .map(|block| (block.name.clone(), block.open.clone(), block.close.clone()))
+        .collect();
+    TemplateSource {
+        name: snapshot_file.file.relative_path.clone(),
+        text: snapshot::block_template(&snapshot_file.file.text, &ranges).into(),
+    }
+}
+
+/// The YAML snapshots (snapshot properties with a `relation`), by name.
+fn yaml_snapshots<'p>(
+    properties: &'p PropertiesIndex<'p>,
+) -> Vec<(&'p str, (&'p SourceFile, &'p RawNodeProperties, Pos))> {
+    let mut found: Vec<_> = properties
+        .iter()
+        .filter(|((kind, _), (_, raw, _))| *kind == ResourceType::Snapshot && raw.relation.is_some())
+        .map(|((_, name), entry)| (name.as_str(), *entry))
+        .collect();
+    found.sort_by_key(|(name, _)| *name);
+    found
+}
+
+/// A YAML snapshot's SQL, as dbt writes it: every column of its `relation`.
+fn yaml_snapshot_sql(raw: &RawNodeProperties) -> String {
+    let relation = raw
+        .relation
+        .as_ref()
+        .map_or("", |relation| relation.value.as_str());
+    format!("select * from {{{{ {relation} }}}}")
+}
+
+/// The folders of a YAML file below its resource directory (for fqns).
+fn yaml_folders(file: &SourceFile) -> Vec<String> {
+    let mut parts: Vec<String> = file
+        .path
+        .iter()
+        .map(|part| part.to_string_lossy().into_owned())
+        .collect();
+    parts.pop();
+    parts.into_iter().skip(1).collect()
+}
 
 /// A node before its relation and dependencies are known.
 struct Draft {
@@ -54,7 +143,9 @@ pub fn parse(
             .collect(),
     );
     let macros = MacroModule::assemble(&project.macros)?;
-    let templates = project
+    let properties = index_properties(project)?;
+    let snapshot_files = snapshot_files(&project.snapshots)?;
+    let mut templates: Vec<TemplateSource> = project
         .models
         .iter()
         .chain(&project.singular_tests)
@@ -64,11 +155,20 @@ pub fn parse(
             text: file.text.clone(),
         })
         .collect();
+    templates.extend(snapshot_files.iter().map(snapshot_template));
+    templates.extend(
+        yaml_snapshots(&properties)
+            .into_iter()
+            .map(|(name, (_, raw, _))| TemplateSource {
+                name: format!("snapshot.{project_name}.{name}"),
+                text: yaml_snapshot_sql(raw).into(),
+            }),
+    );
     let mut jinja = Jinja::new(macros, templates)?;
-    let properties = index_properties(project)?;
     let parser = Parser::new(project, &project_name, &target, &vars, &docs, &jinja, &properties);
     let mut drafts = Vec::new();
     drafts.extend(parser.sql_nodes(&project.models, ResourceType::Model)?);
+    drafts.extend(parser.snapshots(&snapshot_files)?);
     drafts.extend(parser.seeds()?);
     drafts.extend(parser.sources()?);
     drafts.extend(parser.sql_nodes(&project.singular_tests, ResourceType::Test)?);
@@ -195,6 +295,18 @@ fn index_properties(project: &Project) -> Result<PropertiesIndex<'_>> {
         for (kind, entries) in groups {
             for entry in entries {
                 let pos = pos_of(&entry.value.name);
+                if kind != ResourceType::Snapshot
+                    && let Some(relation) = &entry.value.relation
+                {
+                    return Err(file.source.error(
+                        pos_of(relation),
+                        format!(
+                            "`relation` defines a snapshot; {} `{}` cannot have one",
+                            kind.as_str(),
+                            entry.value.name.value
+                        ),
+                    ));
+                }
                 let key = (kind, entry.value.name.value.clone());
                 if let Some((other, _, _)) = index.get(&key) {
                     return Err(file
@@ -296,9 +408,31 @@ impl<'p> Parser<'p> {
     }
 
     fn sql_node(&self, file: &ProjectFile, resource_type: ResourceType) -> Result<Draft> {
-        let fqn = self.fqn(file);
+        self.template_node(TemplateNode {
+            resource_type,
+            name: file.stem.clone(),
+            fqn: self.fqn(file),
+            path: file.relative_path.clone(),
+            template: file.relative_path.clone(),
+            text: file.text.clone(),
+            source_file: SourceFile::new(std::path::Path::new(&file.relative_path), file.text.clone()),
+        })
+    }
+
+    /// A node whose SQL renders from a registered template: configs from the project tree and
+    /// properties, then one render to capture its `config()`, `ref()` and `source()` calls.
+    fn template_node(&self, source: TemplateNode) -> Result<Draft> {
+        let TemplateNode {
+            resource_type,
+            name,
+            fqn,
+            path,
+            template,
+            text,
+            source_file,
+        } = source;
         let mut node_config = self.tree_config(resource_type, &fqn)?;
-        let properties = self.properties.get(&(resource_type, file.stem.clone()));
+        let properties = self.properties.get(&(resource_type, name.clone()));
         if let Some((source, raw, _)) = properties
             && let Some(raw_config) = &raw.config
         {
@@ -307,27 +441,20 @@ impl<'p> Parser<'p> {
                 &config::from_yaml_mapping(source, &raw_config.value, pos_of(raw_config))?,
             );
         }
-        let unique_id = format!("{}.{}.{}", resource_type.as_str(), self.project_name, file.stem);
-        let mut node = self.new_node(
-            unique_id,
-            resource_type,
-            file.stem.clone(),
-            fqn,
-            file.relative_path.clone(),
-            file.text.clone(),
-        );
+        let unique_id = format!("{}.{}.{name}", resource_type.as_str(), self.project_name);
+        let mut node = self.new_node(unique_id, resource_type, name.clone(), fqn, path, text.clone());
+        node.template = template;
         node.config = node_config.clone();
         let context = self.parse_context(node_config);
-        let this = RelationValue::value(self.default_relation(&file.stem), None);
+        let this = RelationValue::value(self.default_relation(&name), None);
         let extra = common_context(self.target, self.project_name, &node, this, false);
-        let rendered = self
-            .jinja
-            .render(&file.relative_path, &file.text, context, &extra)?;
+        let rendered = self.jinja.render(&node.template, &text, context, &extra)?;
         let captured: Captured = rendered.captured;
         config::merge_into(&mut node.config, &captured.config);
         let default_materialization = match resource_type {
             ResourceType::Model => "view",
             ResourceType::Test => "test",
+            ResourceType::Snapshot => "snapshot",
             _ => "none",
         };
         let materialized = node
@@ -353,11 +480,70 @@ impl<'p> Parser<'p> {
                 .map(|call| (call.name, call.package))
                 .collect(),
             sources: captured.sources,
-            source_file: Some(SourceFile::new(
-                std::path::Path::new(&file.relative_path),
-                file.text.clone(),
-            )),
+            source_file: Some(source_file),
         })
+    }
+
+    /// Snapshots: `{% snapshot %}` blocks of the snapshot files and YAML snapshots (properties
+    /// entries with a `relation`), each with its validated snapshot settings.
+    fn snapshots(&self, files: &[SnapshotFile]) -> Result<Vec<Draft>> {
+        let mut sources = Vec::new();
+        for snapshot_file in files {
+            let file = snapshot_file.file;
+            let source_file = SourceFile::new(std::path::Path::new(&file.relative_path), file.text.clone());
+            for block in &snapshot_file.blocks {
+                let mut fqn = self.fqn(file);
+                fqn.push(block.name.clone());
+                let pos = blocks::position(&file.text, block.open.start);
+                let source = TemplateNode {
+                    resource_type: ResourceType::Snapshot,
+                    name: block.name.clone(),
+                    fqn,
+                    path: file.relative_path.clone(),
+                    template: file.relative_path.clone(),
+                    text: file.text.clone(),
+                    source_file: source_file.clone(),
+                };
+                sources.push((source, pos));
+            }
+        }
+        for (name, (file, raw, pos)) in yaml_snapshots(self.properties) {
+            let mut fqn = vec![self.project_name.to_string()];
+            fqn.extend(yaml_folders(file));
+            fqn.push(name.to_string());
+            let source = TemplateNode {
+                resource_type: ResourceType::Snapshot,
+                name: name.to_string(),
+                fqn,
+                path: file.path.to_string_lossy().replace('\\', "/"),
+                template: format!("snapshot.{}.{name}", self.project_name),
+                text: yaml_snapshot_sql(raw).into(),
+                source_file: file.clone(),
+            };
+            sources.push((source, pos));
+        }
+        sources
+            .into_par_iter()
+            .map(|(source, pos)| {
+                let file = source.source_file.clone();
+                let mut draft = self.template_node(source)?;
+                let spec = SnapshotSpec::from_config(&draft.node.config).map_err(|message| {
+                    file.error(pos, format!("snapshot `{}`: {message}", draft.node.name))
+                })?;
+                if draft.node.materialized != Materialization::Snapshot {
+                    return Err(file.error(
+                        pos,
+                        format!(
+                            "snapshot `{}` sets `materialized: {}`; snapshots are always materialized as snapshots",
+                            draft.node.name,
+                            draft.node.materialized.as_str()
+                        ),
+                    ));
+                }
+                draft.node.snapshot = Some(Arc::new(spec));
+                Ok(draft)
+            })
+            .collect()
     }
 
     fn seeds(&self) -> Result<Vec<Draft>> {
@@ -405,16 +591,7 @@ impl<'p> Parser<'p> {
     fn sources(&self) -> Result<Vec<Draft>> {
         let mut drafts = Vec::new();
         for file in &self.project.properties {
-            let folders: Vec<String> = {
-                let mut parts: Vec<String> = file
-                    .source
-                    .path
-                    .iter()
-                    .map(|part| part.to_string_lossy().into_owned())
-                    .collect();
-                parts.pop();
-                parts.into_iter().skip(1).collect()
-            };
+            let folders = yaml_folders(&file.source);
             for source in &file.content.sources {
                 let source = &source.value;
                 let source_name = &source.name.value;
@@ -484,6 +661,7 @@ impl<'p> Parser<'p> {
             name,
             package: self.project_name.to_string(),
             fqn,
+            template: path.clone(),
             path,
             patch_path: None,
             raw_code,
@@ -500,6 +678,7 @@ impl<'p> Parser<'p> {
             needs_database: false,
             checksum,
             compile_error: None,
+            snapshot: None,
         }
     }
 
@@ -714,13 +893,7 @@ impl<'p> Parser<'p> {
         target: &TestTarget,
     ) -> Result<Draft> {
         let mut fqn = vec![self.project_name.to_string()];
-        let mut folders: Vec<String> = file
-            .path
-            .iter()
-            .map(|part| part.to_string_lossy().into_owned())
-            .collect();
-        folders.pop();
-        fqn.extend(folders.into_iter().skip(1));
+        fqn.extend(yaml_folders(file));
         fqn.push(test.name.clone());
         let mut node_config = self.tree_config(ResourceType::Test, &fqn)?;
         config::merge_into(&mut node_config, &test.config);
@@ -741,6 +914,7 @@ impl<'p> Parser<'p> {
             path,
             raw.clone(),
         );
+        node.template = node.unique_id.clone();
         node.config = node_config;
         node.materialized = Materialization::Test;
         node.test = Some(TestMetadata {
@@ -802,25 +976,37 @@ impl<'p> Parser<'p> {
                 continue;
             }
             let custom_schema = node.config.text("schema").map(str::to_string);
-            let schema =
-                self.generate_name("generate_schema_name", custom_schema.as_deref(), node, || {
+            // A snapshot's legacy `target_schema`/`target_database` are used as written.
+            let legacy = |key: &str| {
+                (node.resource_type == ResourceType::Snapshot)
+                    .then(|| node.config.text(key).map(str::to_string))
+                    .flatten()
+            };
+            let schema = match legacy("target_schema") {
+                Some(schema) => schema,
+                None => self.generate_name("generate_schema_name", custom_schema.as_deref(), node, || {
                     match &custom_schema {
                         None => self.target.schema.clone(),
                         Some(custom) => format!("{}_{}", self.target.schema, custom.trim()),
                     }
-                })?;
+                })?,
+            };
             let custom_alias = node.config.text("alias").map(str::to_string);
             let identifier =
                 self.generate_name("generate_alias_name", custom_alias.as_deref(), node, || {
                     custom_alias.clone().unwrap_or_else(|| node.name.clone())
                 })?;
             let custom_database = node.config.text("database").map(str::to_string);
-            let database =
-                self.generate_name("generate_database_name", custom_database.as_deref(), node, || {
-                    custom_database
-                        .clone()
-                        .unwrap_or_else(|| self.target.database.clone())
-                })?;
+            let database = match legacy("target_database") {
+                Some(database) => database,
+                None => {
+                    self.generate_name("generate_database_name", custom_database.as_deref(), node, || {
+                        custom_database
+                            .clone()
+                            .unwrap_or_else(|| self.target.database.clone())
+                    })?
+                }
+            };
             node.relation = Some(Relation {
                 database,
                 schema,

@@ -11,7 +11,7 @@ use crate::adapter::postgres::{
     BuildRequest, Incremental, IncrementalStrategy, Postgres, RelationKind, SqlOrigin,
 };
 use crate::compile::config::ConfigExt;
-use crate::compile::node::{Materialization, Node};
+use crate::compile::node::{Materialization, Node, Relation};
 use crate::compile::{CompileEnvironment, Manifest};
 use crate::error::{Error, ErrorKind, Result, SourceLocation};
 use crate::plan::{Step, StepAction};
@@ -61,13 +61,7 @@ pub async fn run_step(
             }
             StepAction::Seed => load_seed(&manifest, postgres, node, step.full_refresh).await,
             StepAction::Test => run_test(&manifest, postgres, node, sql).await,
-            StepAction::Snapshot => Err(Error::new(
-                ErrorKind::Compilation,
-                format!(
-                    "snapshot `{}`: snapshots are not built by this version of tmk",
-                    node.name
-                ),
-            )),
+            StepAction::Snapshot => run_snapshot(&manifest, postgres, step, sql, &environment).await,
         },
     };
     let mut result = NodeResult {
@@ -176,6 +170,52 @@ fn origin(manifest: &Manifest, node: &Node, sql: &str) -> SqlOrigin {
     }
 }
 
+/// The relation a node builds (every model, seed and snapshot has one after parsing).
+fn relation_of(node: &Node) -> Result<&Relation> {
+    node.relation.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Compilation,
+            format!("`{}` has no relation", node.unique_id),
+        )
+    })
+}
+
+async fn run_snapshot(
+    manifest: &Arc<Manifest>,
+    postgres: &Postgres,
+    step: &Step,
+    sql: &str,
+    environment: &Arc<CompileEnvironment>,
+) -> Result<Done> {
+    let node = &manifest.nodes[step.node];
+    let spec = node.snapshot.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Compilation,
+            format!("snapshot `{}` has no snapshot settings", node.unique_id),
+        )
+    })?;
+    let origin = origin(manifest, node, sql);
+    let (pre_hooks, post_hooks) = render_hooks(manifest, step.node, environment).await?;
+    let relation = relation_of(node)?;
+    let request = BuildRequest {
+        relation,
+        sql,
+        origin: &origin,
+        known_absent: !environment.existing.contains_key(relation),
+        pre_hooks: &pre_hooks,
+        post_hooks: &post_hooks,
+    };
+    let outcome = postgres.run_snapshot(&request, spec).await?;
+    let verb = if request.known_absent { "SELECT" } else { "INSERT" };
+    Ok(Done {
+        status: Status::Success,
+        message: format!("{verb} {}", outcome.rows_affected.unwrap_or(0)),
+        rows_affected: outcome.rows_affected,
+        failures: None,
+        statements: outcome.statements,
+    })
+}
+
 async fn build_model(
     manifest: &Arc<Manifest>,
     postgres: &Postgres,
@@ -185,12 +225,7 @@ async fn build_model(
     environment: &Arc<CompileEnvironment>,
 ) -> Result<Done> {
     let node = &manifest.nodes[step.node];
-    let relation = node.relation.as_ref().ok_or_else(|| {
-        Error::new(
-            ErrorKind::Compilation,
-            format!("`{}` has no relation", node.unique_id),
-        )
-    })?;
+    let relation = relation_of(node)?;
     let origin = origin(manifest, node, sql);
     let (pre_hooks, post_hooks) = render_hooks(manifest, step.node, environment).await?;
     let request = BuildRequest {

@@ -21,6 +21,8 @@ pub enum PlanKind {
     Seed,
     /// Tests only.
     Test,
+    /// Snapshots only.
+    Snapshot,
 }
 
 /// What a step does.
@@ -158,6 +160,7 @@ fn action_for(manifest: &Manifest, index: usize, kind: PlanKind) -> Option<StepA
         PlanKind::Run => matches!(action, StepAction::Model(_)),
         PlanKind::Seed => action == StepAction::Seed,
         PlanKind::Test => action == StepAction::Test,
+        PlanKind::Snapshot => action == StepAction::Snapshot,
     };
     wanted.then_some(action)
 }

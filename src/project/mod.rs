@@ -2,6 +2,7 @@
 //! tests, analyses, macros, docs blocks and properties YAML, into raw types that keep their
 //! source text and positions. It knows nothing of Jinja, graphs or databases.
 
+pub mod blocks;
 pub mod profile;
 pub mod project_file;
 pub mod properties;
@@ -228,74 +229,21 @@ fn read_properties(root: &Path, dirs: &[String]) -> Result<Vec<PropertiesFile>> 
 }
 
 fn read_docs(root: &Path, dirs: &[String]) -> Result<Vec<DocBlock>> {
-    let mut blocks = Vec::new();
+    let mut docs = Vec::new();
     for dir in dirs {
         for path in fs::files_with_extensions(&root.join(dir), &["md"])? {
             let text = fs::read_text(&path)?;
             let relative_path = relative(root, &path);
-            blocks.extend(doc_blocks(&text).into_iter().map(|(name, text)| DocBlock {
-                name,
-                text,
+            let found = blocks::find_blocks(&text, "docs").map_err(|error| {
+                SourceFile::new(Path::new(&relative_path), text.clone())
+                    .error(blocks::position(&text, error.offset), error.message)
+            })?;
+            docs.extend(found.into_iter().map(|block| DocBlock {
+                name: block.name,
+                text: text[block.body].trim().to_string(),
                 relative_path: relative_path.clone(),
             }));
         }
     }
-    Ok(blocks)
-}
-
-/// Extract `{% docs name %} ... {% enddocs %}` blocks from a Markdown file.
-fn doc_blocks(text: &str) -> Vec<(String, String)> {
-    let mut blocks = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{%") {
-        let after = &rest[start + 2..];
-        let Some(tag_end) = after.find("%}") else { break };
-        let tag = after[..tag_end].trim_matches(|c: char| c == '-' || c.is_whitespace());
-        let body_start = &after[tag_end + 2..];
-        rest = body_start;
-        let Some(name) = tag.strip_prefix("docs").map(str::trim) else {
-            continue;
-        };
-        if name.is_empty() {
-            continue;
-        }
-        let Some(end) = find_enddocs(body_start) else {
-            break;
-        };
-        blocks.push((name.to_string(), body_start[..end.0].trim().to_string()));
-        rest = &body_start[end.1..];
-    }
-    blocks
-}
-
-/// The start of `{% enddocs %}` and the offset just after it.
-fn find_enddocs(text: &str) -> Option<(usize, usize)> {
-    let mut offset = 0;
-    while let Some(start) = text[offset..].find("{%") {
-        let absolute = offset + start;
-        let after = &text[absolute + 2..];
-        let end = after.find("%}")?;
-        if after[..end].trim_matches(|c: char| c == '-' || c.is_whitespace()) == "enddocs" {
-            return Some((absolute, absolute + 2 + end + 2));
-        }
-        offset = absolute + 2;
-    }
-    None
-}
-
-#[cfg(test)]
-mod tests {
-    use super::doc_blocks;
-
-    #[test]
-    fn doc_blocks_are_extracted_with_whitespace_control() {
-        let text = "{% docs a %}\nOne\n{% enddocs %}\n\n{%- docs b -%}Two{%- enddocs -%}";
-        assert_eq!(
-            doc_blocks(text),
-            vec![
-                ("a".to_string(), "One".to_string()),
-                ("b".to_string(), "Two".to_string())
-            ]
-        );
-    }
+    Ok(docs)
 }

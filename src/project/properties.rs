@@ -86,6 +86,8 @@ pub struct RawNodeProperties {
     pub time_spine: Option<Yaml>,
     /// Seed-level column quoting (accepted).
     pub quote_columns: Option<Yaml>,
+    /// A YAML snapshot's input: `ref('m')` or `source('s', 't')` (snapshots only).
+    pub relation: Option<Spanned<String>>,
 }
 
 impl RawNodeProperties {

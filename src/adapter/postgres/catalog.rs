@@ -1,5 +1,6 @@
 //! Catalog queries: which relations exist (one query for all the schemas a run touches, instead
-//! of dbt's per-schema relation cache), the kind of one relation, and a relation's columns.
+//! of dbt's per-schema relation cache), the kind of one relation, and a relation's columns
+//! with their types.
 //! Its own queries only read the catalog; it must not create, replace or drop relations
 //! (that is `materialize`).
 
@@ -34,6 +35,22 @@ pub(super) async fn kind_of<'e>(
         .await
         .map_err(|error| statement_error(&error, &sql, None, 0))?;
     Ok(row.and_then(|row| row.get::<Option<String>, _>(0)))
+}
+
+/// The columns (name, type with modifiers) of the relation named by `qualified` (a quoted,
+/// qualified name, or a bare temporary table's), in order; empty when it does not exist.
+pub(super) async fn typed_columns<'e>(
+    executor: impl sqlx::PgExecutor<'e>,
+    qualified: &str,
+) -> Result<Vec<(String, String)>> {
+    let sql = "select a.attname::text, format_type(a.atttypid, a.atttypmod) from pg_attribute a \
+               where a.attrelid = to_regclass($1) and a.attnum > 0 and not a.attisdropped order by a.attnum";
+    let rows = sqlx::query(sql)
+        .bind(qualified)
+        .fetch_all(executor)
+        .await
+        .map_err(|error| statement_error(&error, sql, None, 0))?;
+    Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
 }
 
 impl Postgres {

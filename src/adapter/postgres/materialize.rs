@@ -203,7 +203,7 @@ fn suffixed(relation: &Relation, suffix: &str) -> Relation {
 
 impl Postgres {
     /// A transaction on a pooled connection (it owns the connection until commit or drop).
-    async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
+    pub(super) async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Postgres>> {
         self.pool
             .begin()
             .await
@@ -489,7 +489,9 @@ impl Postgres {
     }
 }
 
-async fn run(
+/// Run one statement (recorded in the outcome); errors are located through `origin`, whose
+/// SQL starts `offset` characters into the statement.
+pub(super) async fn run(
     connection: &mut PgConnection,
     sql: &str,
     origin: Option<&SqlOrigin>,
@@ -504,41 +506,25 @@ async fn run(
     Ok(done.rows_affected())
 }
 
-/// The columns of `relation`, in order.
+/// The column names of `relation`, in order.
 async fn column_names(connection: &mut PgConnection, relation: &Relation) -> Result<Vec<String>> {
-    let sql = "select a.attname::text from pg_attribute a where a.attrelid = to_regclass($1) \
-               and a.attnum > 0 and not a.attisdropped order by a.attnum";
-    let columns: Vec<(String,)> = sqlx::query_as(sql)
-        .bind(relation.render())
-        .fetch_all(&mut *connection)
-        .await
-        .map_err(|error| statement_error(&error, sql, None, 0))?;
-    Ok(columns.into_iter().map(|(name,)| name).collect())
+    let columns = super::catalog::typed_columns(&mut *connection, &relation.render()).await?;
+    Ok(columns.into_iter().map(|(name, _)| name).collect())
 }
 
 /// Whether `existing` is a table with exactly the columns (names and types, in order) of
 /// `fresh`; false when it does not exist.
 async fn same_columns(connection: &mut PgConnection, existing: &Relation, fresh: &Relation) -> Result<bool> {
-    let sql = "select coalesce(array_agg(format('%I %s', attname, format_type(atttypid, atttypmod)) order by attnum), '{}') \
-               from pg_attribute where attrelid = to_regclass($1) and attnum > 0 and not attisdropped";
-    let mut columns = Vec::with_capacity(2);
-    for relation in [existing, fresh] {
-        let kind = relation_kind(connection, relation).await?;
-        if relation == existing && kind.as_deref() != Some("table") {
-            return Ok(false);
-        }
-        let row: (Vec<String>,) = sqlx::query_as(sql)
-            .bind(relation.render())
-            .fetch_one(&mut *connection)
-            .await
-            .map_err(|error| statement_error(&error, sql, None, 0))?;
-        columns.push(row.0);
+    if relation_kind(connection, existing).await?.as_deref() != Some("table") {
+        return Ok(false);
     }
-    Ok(columns[0] == columns[1])
+    let existing_columns = super::catalog::typed_columns(&mut *connection, &existing.render()).await?;
+    let fresh_columns = super::catalog::typed_columns(&mut *connection, &fresh.render()).await?;
+    Ok(existing_columns == fresh_columns)
 }
 
 /// Run statements in order (hooks); blank ones are skipped.
-async fn run_all(
+pub(super) async fn run_all(
     connection: &mut PgConnection,
     statements: &[String],
     outcome: &mut BuildOutcome,
@@ -549,7 +535,11 @@ async fn run_all(
     Ok(())
 }
 
-async fn relation_kind(connection: &mut PgConnection, relation: &Relation) -> Result<Option<String>> {
+/// The kind of `relation`, seen from `connection` (inside its transaction).
+pub(super) async fn relation_kind(
+    connection: &mut PgConnection,
+    relation: &Relation,
+) -> Result<Option<String>> {
     super::catalog::kind_of(&mut *connection, relation).await
 }
 

@@ -8,6 +8,7 @@ mod dependents;
 mod jinja_database;
 mod materialize;
 mod run_lock;
+mod snapshot;
 
 use std::sync::Arc;
 use std::time::Duration;
