@@ -256,7 +256,10 @@ fn check_supported(config: &ConfigMap) -> std::result::Result<(), String> {
     }
     let allowed = [
         ("incremental_strategy", &["append", "delete+insert", "merge"][..]),
-        ("on_schema_change", &["ignore"][..]),
+        (
+            "on_schema_change",
+            &["ignore", "fail", "append_new_columns", "sync_all_columns"][..],
+        ),
     ];
     for (key, values) in allowed {
         if let Some(value) = config.get(key).and_then(Value::as_str)

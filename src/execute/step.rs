@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use super::{NodeResult, Status, seconds_since};
 use crate::adapter::postgres::{
-    BuildRequest, Incremental, IncrementalStrategy, Postgres, RelationKind, SqlOrigin,
+    BuildRequest, Incremental, IncrementalStrategy, OnSchemaChange, Postgres, RelationKind, SqlOrigin,
 };
 use crate::compile::config::ConfigExt;
 use crate::compile::node::{Materialization, Node, Relation};
@@ -273,6 +273,7 @@ async fn build_model(
                 update_columns: update.as_deref(),
                 exclude_columns: &exclude,
                 predicates: &predicates,
+                on_schema_change: OnSchemaChange::parse(node.config.text("on_schema_change")),
             };
             match postgres.relation_kind(relation).await?.as_deref() {
                 Some("table") if !step.full_refresh => (

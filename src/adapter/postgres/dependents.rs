@@ -19,6 +19,8 @@ pub struct DependentView {
     pub qualified_name: String,
     /// The statements that recreate it, in order.
     pub statements: Vec<String>,
+    /// `view` or `materialized view`.
+    pub object: &'static str,
 }
 
 const CAPTURE: &str = r#"
@@ -125,6 +127,7 @@ fn dependent_from_row(row: &sqlx::postgres::PgRow) -> DependentView {
     DependentView {
         qualified_name,
         statements,
+        object,
     }
 }
 
@@ -157,6 +160,19 @@ pub async fn recreate(
                     ))
                 })?;
         }
+    }
+    Ok(())
+}
+
+/// Drop captured views (before a change they would block, such as a column type change);
+/// `recreate` brings them back afterwards.
+pub async fn drop_all(connection: &mut PgConnection, views: &[DependentView]) -> Result<()> {
+    for view in views {
+        let statement = format!("drop {} if exists {} cascade", view.object, view.qualified_name);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(statement.clone()))
+            .execute(&mut *connection)
+            .await
+            .map_err(|error| statement_error(&error, &statement, None, 0))?;
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 use sqlx::{PgConnection, Row};
 
 use super::dependents;
+use super::schema_change::{self, OnSchemaChange};
 use super::{Postgres, SqlOrigin, statement_error};
 use crate::compile::node::{Relation, quote_identifier};
 use crate::error::{Error, ErrorKind, Result};
@@ -77,6 +78,8 @@ pub struct Incremental<'a> {
     /// `incremental_predicates`: extra conditions on the existing rows (`DBT_INTERNAL_DEST`
     /// in merge, the target table in delete+insert).
     pub predicates: &'a [String],
+    /// What to do when the model's columns differ from the table's.
+    pub on_schema_change: OnSchemaChange,
 }
 
 impl Incremental<'_> {
@@ -363,7 +366,14 @@ impl Postgres {
             &mut outcome,
         )
         .await?;
-        let columns = column_names(&mut transaction, relation).await?;
+        let columns = schema_change::apply(
+            &mut transaction,
+            relation,
+            &staging,
+            incremental.on_schema_change,
+            &mut outcome,
+        )
+        .await?;
         let statements = incremental.statements(&relation.render(), &staging, &columns);
         let mut rows = 0;
         for statement in &statements {
@@ -504,12 +514,6 @@ pub(super) async fn run(
         .await
         .map_err(|error| statement_error(&error, sql, origin, offset))?;
     Ok(done.rows_affected())
-}
-
-/// The column names of `relation`, in order.
-async fn column_names(connection: &mut PgConnection, relation: &Relation) -> Result<Vec<String>> {
-    let columns = super::catalog::typed_columns(&mut *connection, &relation.render()).await?;
-    Ok(columns.into_iter().map(|(name, _)| name).collect())
 }
 
 /// Whether `existing` is a table with exactly the columns (names and types, in order) of
@@ -663,6 +667,7 @@ mod tests {
             update_columns: None,
             exclude_columns: &exclude,
             predicates: &[],
+            on_schema_change: OnSchemaChange::Ignore,
         };
         assert_eq!(
             incremental.statements("t", "s", &columns()),
@@ -681,6 +686,7 @@ mod tests {
             update_columns: Some(&[]),
             exclude_columns: &[],
             predicates: &[],
+            on_schema_change: OnSchemaChange::Ignore,
         };
         assert!(merge.statements("t", "s", &columns())[0].contains("on (false)\nwhen not matched"));
         let delete_insert = Incremental {
@@ -700,6 +706,7 @@ mod tests {
             update_columns: None,
             exclude_columns: &[],
             predicates: &predicates,
+            on_schema_change: OnSchemaChange::Ignore,
         };
         assert_eq!(
             incremental.statements("t", "s", &columns())[0],

@@ -8,6 +8,7 @@ mod dependents;
 mod jinja_database;
 mod materialize;
 mod run_lock;
+mod schema_change;
 mod snapshot;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub use materialize::{
     BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, RelationKind, TestOutcome,
 };
 pub use run_lock::RunLock;
+pub use schema_change::OnSchemaChange;
 
 /// A connected PostgreSQL target.
 #[derive(Clone)]

