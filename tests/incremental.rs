@@ -182,3 +182,122 @@ fn on_schema_change_sync_to_an_impossible_type_fails_and_changes_nothing() {
     );
     assert_eq!(project.sql("select count(*) from facts"), "2");
 }
+
+const WATERMARK_MODEL: &str = "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge', watermark='at') }}\nselect id, kind, amount, at from {{ source('app', 'events') }}\n{% if is_incremental() %}where at > {{ watermark() }}{% endif %}\n";
+
+/// The watermark stored for this test's model: column, value, type.
+fn stored_watermark(project: &TestProject) -> String {
+    project.query(&format!(
+        "select column_name || '|' || value || '|' || data_type from tmk_meta.load_watermarks where relation = '\"postgres\".\"{}\".\"facts\"'",
+        project.schema
+    ))
+}
+
+/// The first build stores the greatest `at`; the next run reads only newer rows through
+/// `{{ watermark() }}` and moves the mark with them; a rerun with nothing new changes nothing.
+#[test]
+fn watermark_moves_with_the_committed_rows() {
+    let project = schema_change_project("wm_moves", "", "id");
+    project.write("models/facts.sql", WATERMARK_MODEL);
+    assert_ok(&project.tmk(&["run"]));
+    assert_eq!(
+        stored_watermark(&project),
+        "at|2024-01-02 00:00:00|timestamp without time zone"
+    );
+    project.sql("insert into events values (3, 'c', 30, '2024-01-03'), (4, 'd', 40, '2024-01-04')");
+    let run = project.tmk(&["run"]);
+    assert_ok(&run);
+    assert!(run.stdout.contains("MERGE 2"), "{}", run.stdout);
+    assert!(
+        project
+            .read("target/compiled/demo/models/facts.sql")
+            .contains("where at > cast('2024-01-02 00:00:00' as timestamp without time zone)")
+    );
+    assert_eq!(
+        stored_watermark(&project),
+        "at|2024-01-04 00:00:00|timestamp without time zone"
+    );
+    let table = project.sql("select * from facts order by id");
+    let again = project.tmk(&["run"]);
+    assert_ok(&again);
+    assert!(again.stdout.contains("MERGE 0"), "{}", again.stdout);
+    assert_eq!(project.sql("select * from facts order by id"), table);
+    assert_eq!(
+        stored_watermark(&project),
+        "at|2024-01-04 00:00:00|timestamp without time zone"
+    );
+}
+
+/// A run that fails after the rows are written (here a post-hook) rolls back rows and watermark
+/// together; the next good run loads the same rows, giving the table an uninterrupted run gives.
+#[test]
+fn a_failed_run_leaves_the_watermark_with_the_data() {
+    let project = schema_change_project("wm_fail", "", "id");
+    project.write("models/facts.sql", WATERMARK_MODEL);
+    assert_ok(&project.tmk(&["run"]));
+    project.sql("insert into events values (3, 'c', 30, '2024-01-03')");
+    project.write(
+        "models/facts.sql",
+        &WATERMARK_MODEL.replace("watermark='at'", "watermark='at', post_hook='select 1 / 0'"),
+    );
+    let failed = project.tmk(&["run"]);
+    assert_eq!(failed.code, 1, "{}", failed.stdout);
+    assert_eq!(
+        stored_watermark(&project),
+        "at|2024-01-02 00:00:00|timestamp without time zone"
+    );
+    assert_eq!(project.sql("select count(*) from facts"), "2");
+    project.write("models/facts.sql", WATERMARK_MODEL);
+    assert_ok(&project.tmk(&["run"]));
+    assert_eq!(
+        stored_watermark(&project),
+        "at|2024-01-03 00:00:00|timestamp without time zone"
+    );
+    assert_eq!(project.sql("select id from facts order by id"), "1\n2\n3");
+}
+
+/// `--full-refresh` rebuilds the table and sets the mark from it; a watermark added to an
+/// existing table starts from the table's greatest value.
+#[test]
+fn full_refresh_resets_the_watermark_and_a_new_one_starts_from_the_table() {
+    let project = schema_change_project("wm_refresh", "", "id, kind, amount, at");
+    project.write(
+        "models/facts.sql",
+        &WATERMARK_MODEL.replace(", watermark='at'", ""),
+    );
+    assert_ok(&project.tmk(&["run"]));
+    project.sql("insert into events values (3, 'c', 30, '2024-01-03')");
+    project.write("models/facts.sql", WATERMARK_MODEL);
+    let run = project.tmk(&["run"]);
+    assert_ok(&run);
+    assert!(
+        project
+            .read("target/compiled/demo/models/facts.sql")
+            .contains("where at > cast('2024-01-02 00:00:00' as timestamp without time zone)")
+    );
+    assert_eq!(
+        stored_watermark(&project),
+        "at|2024-01-03 00:00:00|timestamp without time zone"
+    );
+    project.sql("delete from events where id = 3");
+    assert_ok(&project.tmk(&["run", "--full-refresh"]));
+    assert_eq!(
+        stored_watermark(&project),
+        "at|2024-01-02 00:00:00|timestamp without time zone"
+    );
+    assert_eq!(project.sql("select count(*) from facts"), "2");
+}
+
+/// `watermark()` in a model without `watermark:` is a located compile error.
+#[test]
+fn watermark_without_a_column_is_a_located_error() {
+    let project = schema_change_project("wm_error", "", "id");
+    project.write(
+        "models/facts.sql",
+        "{{ config(materialized='incremental') }}\nselect * from {{ source('app', 'events') }}\nwhere at > {{ watermark() }}\n",
+    );
+    let run = project.tmk(&["run"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    insta::assert_snapshot!("watermark_without_a_column", project.normalize(&run.stdout));
+    assert!(!project.exists("facts"));
+}

@@ -10,7 +10,7 @@ use std::time::Instant;
 use serde_json::json;
 
 use super::session;
-use crate::adapter::postgres::JinjaPostgres;
+use crate::adapter::postgres::{JinjaPostgres, WatermarkedModel};
 use crate::artifacts;
 use crate::cli::RunArgs;
 use crate::compile::CompileEnvironment;
@@ -63,6 +63,21 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
     schemas.sort();
     schemas.dedup();
     let existing = postgres.existing_relations(&schemas).await?;
+    let watermarked: Vec<WatermarkedModel> = planned
+        .iter()
+        .map(|&index| &session.manifest.nodes[index])
+        .filter_map(|node| {
+            let column = node.config.get("watermark")?.as_str()?;
+            let relation = node.relation.clone()?;
+            Some(WatermarkedModel {
+                model: node.unique_id.clone(),
+                column: column.to_string(),
+                exists: existing.get(&relation).is_some_and(|kind| kind == "table"),
+                relation,
+            })
+        })
+        .collect();
+    let watermarks = postgres.read_watermarks(&watermarked).await?;
     let database: Arc<dyn crate::compile::jinja::context::JinjaDatabase> = Arc::new(JinjaPostgres::new(
         postgres.clone(),
         tokio::runtime::Handle::current(),
@@ -72,6 +87,7 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         existing: Arc::new(existing),
         full_refresh: args.full_refresh,
         defer_database_nodes: true,
+        watermarks: Arc::new(watermarks),
     };
     let manifest = &mut session.manifest;
     tokio::task::block_in_place(|| manifest.compile(&planned, &environment));

@@ -35,6 +35,7 @@ pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
         database,
         existing: Arc::new(HashMap::new()),
         full_refresh: false,
+        watermarks: Default::default(),
         defer_database_nodes: false,
     };
     let manifest = &mut session.manifest;

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::graph::Dag;
 use jinja::Jinja;
-use jinja::context::{JinjaDatabase, Lookup, RenderContext, TargetInfo};
+use jinja::context::{JinjaDatabase, Lookup, RenderContext, StoredWatermark, TargetInfo};
 use jinja::relation::RelationValue;
 use node::{Materialization, Node, Relation, ResourceType};
 
@@ -72,6 +72,8 @@ pub struct CompileEnvironment {
     /// Leave nodes whose Jinja queries the database for `compile_deferred`, just before they
     /// run (as dbt compiles each node when it runs, so they see upstream relations built).
     pub defer_database_nodes: bool,
+    /// Stored high-water marks by model unique id, for `watermark()`.
+    pub watermarks: Arc<HashMap<String, StoredWatermark>>,
 }
 
 impl Manifest {
@@ -219,6 +221,7 @@ impl Manifest {
             is_incremental: false,
             database: environment.database.clone(),
             docs: self.docs.clone(),
+            watermark: None,
         };
         let extra = [
             ("target", Value::from_serde(&*self.target)),
@@ -252,6 +255,7 @@ impl Manifest {
             is_incremental,
             database: environment.database.clone(),
             docs: self.docs.clone(),
+            watermark: environment.watermarks.get(&node.unique_id).cloned(),
         };
         let this = match &node.relation {
             Some(relation) => RelationValue::value(relation.clone(), None),

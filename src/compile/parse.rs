@@ -369,6 +369,7 @@ impl<'p> Parser<'p> {
             is_incremental: false,
             database: None,
             docs: self.docs.clone(),
+            watermark: None,
         }
     }
 

@@ -9,6 +9,7 @@ use std::time::Instant;
 use super::{NodeResult, Status, seconds_since};
 use crate::adapter::postgres::{
     BuildRequest, Incremental, IncrementalStrategy, OnSchemaChange, Postgres, RelationKind, SqlOrigin,
+    WatermarkColumn,
 };
 use crate::compile::config::ConfigExt;
 use crate::compile::node::{Materialization, Node, Relation};
@@ -204,6 +205,7 @@ async fn run_snapshot(
         known_absent: !environment.existing.contains_key(relation),
         pre_hooks: &pre_hooks,
         post_hooks: &post_hooks,
+        watermark: None,
     };
     let outcome = postgres.run_snapshot(&request, spec).await?;
     let verb = if request.known_absent { "SELECT" } else { "INSERT" };
@@ -236,7 +238,22 @@ async fn build_model(
         known_absent: !environment.existing.contains_key(relation),
         pre_hooks: &pre_hooks,
         post_hooks: &post_hooks,
+        watermark: node.config.text("watermark").map(|column| WatermarkColumn {
+            relation,
+            model: &node.unique_id,
+            column,
+        }),
     };
+    if request.watermark.is_some() && materialization == Materialization::View {
+        return Err(Error::new(
+            ErrorKind::Compilation,
+            format!(
+                "model `{}` is a view: `watermark` applies to table and incremental models",
+                node.name
+            ),
+        )
+        .at(SourceLocation::new(&node.path, 1, 1).with_text(node.raw_code.clone())));
+    }
     let table_kind = if node.config.flag("unlogged", false) {
         RelationKind::UnloggedTable
     } else {

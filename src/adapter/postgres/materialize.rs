@@ -9,6 +9,7 @@ use sqlx::{PgConnection, Row};
 
 use super::dependents;
 use super::schema_change::{self, OnSchemaChange};
+use super::watermark::{self, WatermarkColumn};
 use super::{Postgres, SqlOrigin, statement_error};
 use crate::compile::node::{Relation, quote_identifier};
 use crate::error::{Error, ErrorKind, Result};
@@ -51,6 +52,8 @@ pub struct BuildRequest<'a> {
     pub pre_hooks: &'a [String],
     /// Statements run once the new relation is in place, in that transaction (post-hooks).
     pub post_hooks: &'a [String],
+    /// The model's watermark, moved in the transaction that commits its rows.
+    pub watermark: Option<WatermarkColumn<'a>>,
 }
 
 /// How an incremental model adds its rows to the existing table (dbt's strategies).
@@ -252,9 +255,7 @@ impl Postgres {
             .await
             .map_err(|error| statement_error(&error, "commit", None, 0))?;
         // 2. Swap it in: one short transaction that waits for its turn before it locks anything.
-        let swapped = self
-            .swap(relation, &temporary, request.post_hooks, &mut outcome)
-            .await;
+        let swapped = self.swap(request, &temporary, &mut outcome).await;
         if swapped.is_err() {
             // The old relation and its views are untouched; only the new version goes (best
             // effort: a leftover is dropped by the next build anyway).
@@ -270,19 +271,22 @@ impl Postgres {
         swapped.map(|()| outcome)
     }
 
-    /// Swap `temporary` in as `relation` in one transaction, keeping dependent views, then run
-    /// the post-hooks; a failing hook undoes the swap.
+    /// Swap `temporary` in as the request's relation in one transaction, keeping dependent
+    /// views, then run the post-hooks and move the watermark; a failing hook undoes the swap.
     async fn swap(
         &self,
-        relation: &Relation,
+        request: &BuildRequest<'_>,
         temporary: &Relation,
-        post_hooks: &[String],
         outcome: &mut BuildOutcome,
     ) -> Result<()> {
+        let relation = request.relation;
         let mut transaction = self.begin().await?;
         take_swap_lock(&mut transaction, outcome).await?;
         swap_in(&mut transaction, relation, temporary, outcome).await?;
-        run_all(&mut transaction, post_hooks, outcome).await?;
+        run_all(&mut transaction, request.post_hooks, outcome).await?;
+        if let Some(watermark) = &request.watermark {
+            watermark::advance(&mut transaction, watermark, &relation.render(), false, outcome).await?;
+        }
         transaction
             .commit()
             .await
@@ -301,7 +305,8 @@ impl Postgres {
         let prefix = create_prefix(kind, request.relation);
         let create = format!("{prefix}{}\n)", request.sql);
         let mut outcome = BuildOutcome::default();
-        let hooked = !request.pre_hooks.is_empty() || !request.post_hooks.is_empty();
+        let hooked =
+            !request.pre_hooks.is_empty() || !request.post_hooks.is_empty() || request.watermark.is_some();
         let mut transaction = if hooked { Some(self.begin().await?) } else { None };
         if let Some(transaction) = transaction.as_mut() {
             run_all(transaction, request.pre_hooks, &mut outcome).await?;
@@ -336,6 +341,10 @@ impl Postgres {
         outcome.rows_affected = (kind != RelationKind::View).then(|| done.rows_affected());
         if let Some(mut transaction) = transaction {
             run_all(&mut transaction, request.post_hooks, &mut outcome).await?;
+            if let Some(watermark) = &request.watermark {
+                let relation = request.relation.render();
+                watermark::advance(&mut transaction, watermark, &relation, false, &mut outcome).await?;
+            }
             transaction
                 .commit()
                 .await
@@ -380,6 +389,9 @@ impl Postgres {
             rows = run(&mut transaction, statement, None, 0, &mut outcome).await?;
         }
         outcome.rows_affected = Some(rows);
+        if let Some(watermark) = &request.watermark {
+            watermark::advance(&mut transaction, watermark, &staging, true, &mut outcome).await?;
+        }
         run_all(&mut transaction, request.post_hooks, &mut outcome).await?;
         transaction
             .commit()

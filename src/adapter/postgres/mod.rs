@@ -10,6 +10,7 @@ mod materialize;
 mod run_lock;
 mod schema_change;
 mod snapshot;
+mod watermark;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,6 +28,7 @@ pub use materialize::{
 };
 pub use run_lock::RunLock;
 pub use schema_change::OnSchemaChange;
+pub use watermark::{WatermarkColumn, WatermarkedModel};
 
 /// A connected PostgreSQL target.
 #[derive(Clone)]

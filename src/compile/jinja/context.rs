@@ -100,6 +100,25 @@ pub struct RenderContext {
     pub database: Option<Arc<dyn JinjaDatabase>>,
     /// Docs blocks by name.
     pub docs: Arc<HashMap<String, String>>,
+    /// The model's stored high-water mark, for `watermark()` (None: none stored yet).
+    pub watermark: Option<StoredWatermark>,
+}
+
+/// A model's high-water mark as kept in `tmk_meta.load_watermarks`: the greatest value of its
+/// `watermark` column among the rows committed so far, as text, and the column's type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredWatermark {
+    /// The value, as PostgreSQL prints it.
+    pub value: String,
+    /// The column's type (`timestamp without time zone`, `bigint`, ...).
+    pub data_type: String,
+}
+
+impl StoredWatermark {
+    /// The value as a typed SQL literal: `cast('2024-01-31 10:00:00' as timestamp)`.
+    pub fn literal(&self) -> String {
+        format!("cast('{}' as {})", self.value.replace('\'', "''"), self.data_type)
+    }
 }
 
 impl std::fmt::Debug for RenderContext {

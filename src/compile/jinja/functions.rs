@@ -37,6 +37,23 @@ pub fn register(env: &mut Environment<'static>) {
     env.add_global("modules", super::modules::modules_value());
     env.add_function("should_store_failures", should_store_failures_function);
     env.add_function("get_where_subquery", get_where_subquery_function);
+    env.add_function("watermark", watermark_function);
+}
+
+/// tmk's `watermark(default)`: the model's stored high-water mark as a typed SQL literal;
+/// before any is stored, `default` (SQL, pasted as written) or `null`. The model must set
+/// `watermark: <column>`; while parsing, the config may not be known yet, so it is not checked.
+fn watermark_function(state: &State, default: Option<String>) -> Result<Value, JinjaError> {
+    let context = render_context(state)?;
+    if context.execute && config::as_string_list(context.node_config.get("watermark")).is_empty() {
+        return Err(jinja_error(
+            "`watermark()` needs the model to set `watermark: <column>` in its config\nhint: add `{{ config(watermark='updated_at') }}` naming the column whose greatest loaded value tmk keeps",
+        ));
+    }
+    Ok(Value::from(match &context.watermark {
+        Some(stored) => stored.literal(),
+        None => default.unwrap_or_else(|| "null".to_string()),
+    }))
 }
 
 fn should_store_failures_function(state: &State) -> Result<bool, JinjaError> {
