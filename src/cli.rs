@@ -123,6 +123,18 @@ pub struct RunArgs {
     /// How long to wait, in seconds, when another run is changing the same target.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub lock_timeout: u64,
+    /// Microbatch models process batches from this time (`2024-01-01` or `2024-01-01 06:00:00`).
+    #[arg(long, value_parser = event_time, value_name = "TIME")]
+    pub event_time_start: Option<chrono::NaiveDateTime>,
+    /// Microbatch models process batches up to this time (default: now).
+    #[arg(long, value_parser = event_time, value_name = "TIME")]
+    pub event_time_end: Option<chrono::NaiveDateTime>,
+}
+
+/// Parse `--event-time-start/--event-time-end`.
+fn event_time(text: &str) -> Result<chrono::NaiveDateTime, String> {
+    crate::compile::microbatch::parse_time(text)
+        .ok_or_else(|| format!("`{text}` is not a date or time like `2024-01-01` or `2024-01-01 06:00:00`"))
 }
 
 /// Options of compile.

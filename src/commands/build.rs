@@ -14,6 +14,7 @@ use crate::adapter::postgres::{JinjaPostgres, WatermarkedModel};
 use crate::artifacts;
 use crate::cli::RunArgs;
 use crate::compile::CompileEnvironment;
+use crate::compile::microbatch::EventTimeWindow;
 use crate::console::Console;
 use crate::error::Result;
 use crate::execute::{self, ExecuteOptions, Status};
@@ -88,6 +89,10 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         full_refresh: args.full_refresh,
         defer_database_nodes: true,
         watermarks: Arc::new(watermarks),
+        event_time_window: EventTimeWindow {
+            start: args.event_time_start,
+            end: args.event_time_end,
+        },
     };
     let manifest = &mut session.manifest;
     tokio::task::block_in_place(|| manifest.compile(&planned, &environment));

@@ -36,6 +36,7 @@ pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
         existing: Arc::new(HashMap::new()),
         full_refresh: false,
         watermarks: Default::default(),
+        event_time_window: Default::default(),
         defer_database_nodes: false,
     };
     let manifest = &mut session.manifest;

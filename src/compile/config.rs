@@ -255,7 +255,10 @@ fn check_supported(config: &ConfigMap) -> std::result::Result<(), String> {
         }
     }
     let allowed = [
-        ("incremental_strategy", &["append", "delete+insert", "merge"][..]),
+        (
+            "incremental_strategy",
+            &["append", "delete+insert", "merge", "microbatch"][..],
+        ),
         (
             "on_schema_change",
             &["ignore", "fail", "append_new_columns", "sync_all_columns"][..],
@@ -405,8 +408,13 @@ mod tests {
         assert!(validate_values(&grants).is_err_and(|message| message.contains("`grants`")));
         let empty_grants = map(json!({"grants": {"select": []}}));
         assert!(validate_values(&empty_grants).is_ok());
-        let microbatch = map(json!({"incremental_strategy": "microbatch"}));
-        assert!(validate_values(&microbatch).is_err_and(|message| message.contains("microbatch")));
+        let insert_overwrite = map(json!({"incremental_strategy": "insert_overwrite"}));
+        assert!(
+            validate_values(&insert_overwrite).is_err_and(|message| message.contains("insert_overwrite"))
+        );
+        assert!(validate_values(&map(json!({"incremental_strategy": "microbatch"}))).is_ok());
+        assert!(validate_values(&map(json!({"on_schema_change": "sync_all_columns"}))).is_ok());
+        assert!(validate_values(&map(json!({"on_schema_change": "sync"}))).is_err());
         assert!(validate_values(&map(json!({"incremental_strategy": "merge"}))).is_ok());
         assert!(validate_values(&map(json!({"incremental_strategy": "delete+insert"}))).is_ok());
     }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod ephemeral;
 pub mod generic_tests;
 pub mod jinja;
+pub mod microbatch;
 pub mod node;
 mod parse;
 pub mod snapshot;
@@ -28,6 +29,7 @@ use crate::graph::Dag;
 use jinja::Jinja;
 use jinja::context::{JinjaDatabase, Lookup, RenderContext, StoredWatermark, TargetInfo};
 use jinja::relation::RelationValue;
+use microbatch::{BatchWindow, EventTimeWindow};
 use node::{Materialization, Node, Relation, ResourceType};
 
 pub use parse::parse;
@@ -74,6 +76,8 @@ pub struct CompileEnvironment {
     pub defer_database_nodes: bool,
     /// Stored high-water marks by model unique id, for `watermark()`.
     pub watermarks: Arc<HashMap<String, StoredWatermark>>,
+    /// `--event-time-start/--event-time-end`, for microbatch models.
+    pub event_time_window: EventTimeWindow,
 }
 
 impl Manifest {
@@ -98,7 +102,7 @@ impl Manifest {
         }
         let results: Vec<(usize, Result<String>)> = wanted
             .par_iter()
-            .map(|&index| (index, self.render_node(index, environment)))
+            .map(|&index| (index, self.render_node(index, environment, None)))
             .collect();
         let mut errors = Vec::new();
         for (index, result) in results {
@@ -128,7 +132,19 @@ impl Manifest {
     /// Render one node that was deferred because it queries the database, with its ephemeral
     /// CTEs, right before it runs.
     pub fn compile_deferred(&self, index: usize, environment: &CompileEnvironment) -> Result<String> {
-        let sql = self.render_node(index, environment)?;
+        let sql = self.render_node(index, environment, None)?;
+        Ok(ephemeral::inject_ctes(&sql, &self.ephemeral_ctes(index)))
+    }
+
+    /// Render a microbatch model for one batch: upstream relations that set `event_time` render
+    /// only the batch's rows.
+    pub fn compile_batch(
+        &self,
+        index: usize,
+        environment: &CompileEnvironment,
+        batch: BatchWindow,
+    ) -> Result<String> {
+        let sql = self.render_node(index, environment, Some(batch))?;
         Ok(ephemeral::inject_ctes(&sql, &self.ephemeral_ctes(index)))
     }
 
@@ -177,9 +193,15 @@ impl Manifest {
         }
     }
 
-    fn render_node(&self, index: usize, environment: &CompileEnvironment) -> Result<String> {
+    fn render_node(
+        &self,
+        index: usize,
+        environment: &CompileEnvironment,
+        batch: Option<BatchWindow>,
+    ) -> Result<String> {
         let node = &self.nodes[index];
-        let (context, extra) = self.node_context(index, environment);
+        let (mut context, extra) = self.node_context(index, environment);
+        context.batch = batch;
         let extra: Vec<(&str, Value)> = extra.iter().map(|(key, value)| (*key, value.clone())).collect();
         let rendered = self
             .jinja
@@ -222,6 +244,7 @@ impl Manifest {
             database: environment.database.clone(),
             docs: self.docs.clone(),
             watermark: None,
+            batch: None,
         };
         let extra = [
             ("target", Value::from_serde(&*self.target)),
@@ -256,6 +279,7 @@ impl Manifest {
             database: environment.database.clone(),
             docs: self.docs.clone(),
             watermark: environment.watermarks.get(&node.unique_id).cloned(),
+            batch: None,
         };
         let this = match &node.relation {
             Some(relation) => RelationValue::value(relation.clone(), None),

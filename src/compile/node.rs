@@ -221,6 +221,8 @@ pub struct Node {
     pub template: String,
     /// For snapshots: the validated snapshot settings.
     pub snapshot: Option<Arc<crate::compile::snapshot::SnapshotSpec>>,
+    /// For microbatch incremental models: the validated batch settings.
+    pub microbatch: Option<Arc<crate::compile::microbatch::MicrobatchSpec>>,
 }
 
 impl Node {

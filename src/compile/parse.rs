@@ -19,6 +19,7 @@ use super::jinja::context::{Captured, Lookup, RefTarget, RenderContext, TargetIn
 use super::jinja::macros::MacroModule;
 use super::jinja::relation::RelationValue;
 use super::jinja::{Jinja, TemplateSource};
+use super::microbatch::MicrobatchSpec;
 use super::node::{ColumnInfo, Materialization, Node, Relation, ResourceType, TestMetadata, TestedRelation};
 use super::snapshot::{self, SnapshotSpec};
 use super::{Manifest, common_context, ephemeral};
@@ -370,6 +371,7 @@ impl<'p> Parser<'p> {
             database: None,
             docs: self.docs.clone(),
             watermark: None,
+            batch: None,
         }
     }
 
@@ -473,6 +475,18 @@ impl<'p> Parser<'p> {
             self.apply_properties(&mut node, source, raw)?;
         }
         finish_config(&mut node);
+        if node.materialized == Materialization::Incremental
+            && node.config.text("incremental_strategy") == Some("microbatch")
+        {
+            let spec = MicrobatchSpec::from_config(&node.config).map_err(|message| {
+                let offset = text.find("microbatch").unwrap_or(0);
+                source_file.error(
+                    blocks::position(&text, offset),
+                    format!("model `{name}`: {message}"),
+                )
+            })?;
+            node.microbatch = Some(Arc::new(spec));
+        }
         Ok(Draft {
             node,
             refs: captured
@@ -680,6 +694,7 @@ impl<'p> Parser<'p> {
             checksum,
             compile_error: None,
             snapshot: None,
+            microbatch: None,
         }
     }
 
@@ -1104,6 +1119,11 @@ fn build_lookup(drafts: &[Draft]) -> Result<Lookup> {
                 }
             }
             _ => {}
+        }
+        if let (Some(relation), Some(event_time)) = (&node.relation, node.config.text("event_time")) {
+            lookup
+                .event_times
+                .insert(relation.clone(), event_time.to_string());
         }
     }
     // Names are unique by now; two nodes may still name the same relation (alias, schema).

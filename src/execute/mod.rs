@@ -4,6 +4,7 @@
 //! are recorded per node and announced through a `Reporter`. Database work goes through the
 //! adapter; this module never writes SQL and never prints (the `Reporter` does).
 
+mod microbatch;
 mod step;
 
 use std::sync::Arc;

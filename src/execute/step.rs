@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use super::{NodeResult, Status, seconds_since};
 use crate::adapter::postgres::{
-    BuildRequest, Incremental, IncrementalStrategy, OnSchemaChange, Postgres, RelationKind, SqlOrigin,
-    WatermarkColumn,
+    BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, OnSchemaChange, Postgres, RelationKind,
+    SqlOrigin, WatermarkColumn,
 };
 use crate::compile::config::ConfigExt;
 use crate::compile::node::{Materialization, Node, Relation};
@@ -280,6 +280,7 @@ async fn build_model(
                 Some("merge") => IncrementalStrategy::Merge,
                 Some("append") => IncrementalStrategy::Append,
                 Some("delete+insert") => IncrementalStrategy::DeleteInsert,
+                Some("microbatch") => IncrementalStrategy::Microbatch,
                 // dbt-postgres's default: delete+insert with a unique key, else append.
                 _ if unique_key.is_empty() => IncrementalStrategy::Append,
                 _ => IncrementalStrategy::DeleteInsert,
@@ -291,8 +292,21 @@ async fn build_model(
                 exclude_columns: &exclude,
                 predicates: &predicates,
                 on_schema_change: OnSchemaChange::parse(node.config.text("on_schema_change")),
+                batch_condition: None,
             };
-            match postgres.relation_kind(relation).await?.as_deref() {
+            let existing = postgres.relation_kind(relation).await?;
+            if let Some(spec) = &node.microbatch {
+                let batches = super::microbatch::Batches {
+                    manifest,
+                    index: step.node,
+                    spec,
+                    environment,
+                    from_scratch: existing.as_deref() != Some("table") || step.full_refresh,
+                };
+                let outcome = batches.run(postgres, &request, &incremental, table_kind).await?;
+                return Ok(done(outcome, "INSERT"));
+            }
+            match existing.as_deref() {
                 Some("table") if !step.full_refresh => (
                     postgres.insert_incremental(&request, &incremental).await?,
                     if strategy == IncrementalStrategy::Merge {
@@ -315,6 +329,11 @@ async fn build_model(
             .at(SourceLocation::new(&node.path, 1, 1).with_text(node.raw_code.clone())));
         }
     };
+    Ok(done(outcome, verb))
+}
+
+/// A model's result: `verb rows`, and the dependent views it kept.
+fn done(outcome: BuildOutcome, verb: &str) -> Done {
     let message = match outcome.rows_affected {
         Some(rows) => format!("{verb} {rows}"),
         None => verb.to_string(),
@@ -327,13 +346,13 @@ async fn build_model(
             outcome.recreated_views.join(", ")
         )
     };
-    Ok(Done {
+    Done {
         status: Status::Success,
         message,
         rows_affected: outcome.rows_affected,
         failures: None,
         statements: outcome.statements,
-    })
+    }
 }
 
 async fn load_seed(

@@ -65,6 +65,8 @@ pub enum IncrementalStrategy {
     DeleteInsert,
     /// PostgreSQL 15 `MERGE` on the unique key: update matched rows, insert the others.
     Merge,
+    /// Replace one batch: delete the rows in the batch's time window, insert the new ones.
+    Microbatch,
 }
 
 /// An incremental model's strategy and its settings.
@@ -83,6 +85,8 @@ pub struct Incremental<'a> {
     pub predicates: &'a [String],
     /// What to do when the model's columns differ from the table's.
     pub on_schema_change: OnSchemaChange,
+    /// For a microbatch batch: the condition selecting the batch's rows of the table.
+    pub batch_condition: Option<String>,
 }
 
 impl Incremental<'_> {
@@ -116,6 +120,10 @@ impl Incremental<'_> {
                 vec![delete, insert]
             }
             IncrementalStrategy::Merge => vec![self.merge(target, staging, columns)],
+            IncrementalStrategy::Microbatch => {
+                let condition = self.batch_condition.as_deref().unwrap_or("false");
+                vec![format!("delete from {target} where {condition}"), insert]
+            }
         }
     }
 
@@ -680,6 +688,7 @@ mod tests {
             exclude_columns: &exclude,
             predicates: &[],
             on_schema_change: OnSchemaChange::Ignore,
+            batch_condition: None,
         };
         assert_eq!(
             incremental.statements("t", "s", &columns()),
@@ -699,6 +708,7 @@ mod tests {
             exclude_columns: &[],
             predicates: &[],
             on_schema_change: OnSchemaChange::Ignore,
+            batch_condition: None,
         };
         assert!(merge.statements("t", "s", &columns())[0].contains("on (false)\nwhen not matched"));
         let delete_insert = Incremental {
@@ -719,6 +729,7 @@ mod tests {
             exclude_columns: &[],
             predicates: &predicates,
             on_schema_change: OnSchemaChange::Ignore,
+            batch_condition: None,
         };
         assert_eq!(
             incremental.statements("t", "s", &columns())[0],

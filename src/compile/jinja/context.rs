@@ -49,6 +49,9 @@ pub struct Lookup {
     pub refs: HashMap<String, RefTarget>,
     /// (source, table) → relation.
     pub sources: HashMap<(String, String), Relation>,
+    /// Relations whose node sets `event_time` → that column: inside a microbatch model's
+    /// batch, `ref`/`source` of them render only the batch's rows.
+    pub event_times: HashMap<Relation, String>,
 }
 
 /// What a `ref` resolves to.
@@ -102,6 +105,8 @@ pub struct RenderContext {
     pub docs: Arc<HashMap<String, String>>,
     /// The model's stored high-water mark, for `watermark()` (None: none stored yet).
     pub watermark: Option<StoredWatermark>,
+    /// The batch a microbatch model is rendered for.
+    pub batch: Option<crate::compile::microbatch::BatchWindow>,
 }
 
 /// A model's high-water mark as kept in `tmk_meta.load_watermarks`: the greatest value of its

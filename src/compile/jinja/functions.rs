@@ -9,7 +9,7 @@ use std::sync::Arc;
 use minijinja::value::{Kwargs, Object, Rest, Value};
 use minijinja::{Environment, Error as JinjaError, State};
 
-use super::context::{RefCall, captured, jinja_error, render_context};
+use super::context::{Lookup, RefCall, RenderContext, captured, jinja_error, render_context};
 use super::relation::RelationValue;
 use crate::compile::config::{self, ConfigMap};
 use crate::compile::node::Relation;
@@ -115,9 +115,20 @@ fn ref_function(state: &mut State, args: Rest<String>, kwargs: Kwargs) -> Result
         .ok_or_else(|| jinja_error(format!("`ref('{name}')` names no model, seed or snapshot")))?;
     Ok(match (&target.cte_name, &target.relation) {
         (Some(cte), _) => RelationValue::cte(&name, cte.clone()),
-        (None, Some(relation)) => RelationValue::value(relation.clone(), None),
+        (None, Some(relation)) => relation_in_batch(&context, lookup, relation),
         (None, None) => return Err(jinja_error(format!("`ref('{name}')` has no relation"))),
     })
+}
+
+/// A ref'd or source relation: inside a microbatch batch, only the batch's rows of a relation
+/// that sets `event_time`.
+fn relation_in_batch(context: &RenderContext, lookup: &Lookup, relation: &Relation) -> Value {
+    match (&context.batch, lookup.event_times.get(relation)) {
+        (Some(batch), Some(event_time)) => {
+            RelationValue::filtered(relation.clone(), batch.condition(event_time))
+        }
+        _ => RelationValue::value(relation.clone(), None),
+    }
 }
 
 fn source_function(state: &mut State, source: String, table: String) -> Result<Value, JinjaError> {
@@ -136,7 +147,7 @@ fn source_function(state: &mut State, source: String, table: String) -> Result<V
     lookup
         .sources
         .get(&(source.clone(), table.clone()))
-        .map(|relation| RelationValue::value(relation.clone(), None))
+        .map(|relation| relation_in_batch(&context, lookup, relation))
         .ok_or_else(|| jinja_error(format!("`source('{source}', '{table}')` names no source table")))
 }
 

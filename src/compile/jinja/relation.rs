@@ -20,6 +20,8 @@ pub struct RelationValue {
     pub cte_name: Option<String>,
     /// `table`, `view`, `cte` or unknown.
     pub kind: Option<String>,
+    /// A condition on its rows (a microbatch model's batch): renders as a filtered subquery.
+    pub filter: Option<String>,
 }
 
 impl RelationValue {
@@ -29,6 +31,18 @@ impl RelationValue {
             relation,
             cte_name: None,
             kind,
+            filter: None,
+        })
+    }
+
+    /// A relation whose rows are filtered by `condition`, as dbt renders an upstream model or
+    /// source inside a microbatch batch: `(select * from .. where ..) _dbt_et_filter_subq_x`.
+    pub fn filtered(relation: Relation, condition: String) -> Value {
+        Value::from_object(RelationValue {
+            relation,
+            cte_name: None,
+            kind: None,
+            filter: Some(condition),
         })
     }
 
@@ -42,13 +56,19 @@ impl RelationValue {
             },
             cte_name: Some(cte_name),
             kind: Some("cte".to_string()),
+            filter: None,
         })
     }
 
     fn rendered(&self) -> String {
-        match &self.cte_name {
-            Some(cte) => cte.clone(),
-            None => self.relation.render(),
+        match (&self.cte_name, &self.filter) {
+            (Some(cte), _) => cte.clone(),
+            (None, Some(condition)) => format!(
+                "(select * from {} where {condition}) _dbt_et_filter_subq_{}",
+                self.relation.render(),
+                self.relation.identifier
+            ),
+            (None, None) => self.relation.render(),
         }
     }
 }
