@@ -169,7 +169,11 @@ pub async fn execute(
                 // its connection closes when tmk exits, which rolls its transaction back.
                 running.shutdown().await;
                 let remaining = Remaining { plan, manifest: &manifest, reporter, total };
-                remaining.finish(&mut done, &mut results, Status::Cancelled, CANCELLED_RUNNING);
+                let reason = format!(
+                    "cancelled (Ctrl-C): it had not started, or did not stop within {} s and was abandoned",
+                    CANCEL_GRACE.as_secs()
+                );
+                remaining.finish(&mut done, &mut results, Status::Cancelled, &reason);
                 break;
             }
         };
@@ -191,10 +195,8 @@ pub async fn execute(
             None => {
                 // Nothing running and nothing ready: only Ctrl-C and fail-fast stop like this;
                 // anything else is a plan whose waits form a cycle, which is a bug in tmk.
-                let (status, reason) = if cancelled {
-                    (Status::Cancelled, CANCELLED_NOT_STARTED)
-                } else if stopping {
-                    (Status::Skipped, FAIL_FAST_REASON)
+                let (status, reason) = if cancelled || stopping {
+                    stopped(cancelled)
                 } else {
                     (
                         Status::Error,
@@ -212,7 +214,7 @@ pub async fn execute(
             }
         };
         let (step_index, thread, mut result) = finished;
-        if cancelled && result.status == Status::Error {
+        if cancel.is_cancelled() && result.status == Status::Error {
             // Failed because its statement was cancelled (or while the run was stopping).
             result.status = Status::Cancelled;
             result.message = format!("{CANCELLED_RUNNING}: {}", result.message);
@@ -244,14 +246,15 @@ pub async fn execute(
                 }
             }
         }
-        if stopping && running.is_empty() {
+        if (stopping || cancel.is_cancelled()) && running.is_empty() {
+            let (status, reason) = stopped(cancel.is_cancelled());
             let remaining = Remaining {
                 plan,
                 manifest: &manifest,
                 reporter,
                 total,
             };
-            remaining.finish(&mut done, &mut results, Status::Skipped, FAIL_FAST_REASON);
+            remaining.finish(&mut done, &mut results, status, reason);
         }
     }
     results
@@ -260,6 +263,16 @@ pub async fn execute(
 const FAIL_FAST_REASON: &str = "skipped: the run stopped at the first failure (--fail-fast)";
 const CANCELLED_RUNNING: &str = "cancelled (Ctrl-C) while running; its transaction rolled back";
 const CANCELLED_NOT_STARTED: &str = "cancelled (Ctrl-C) before it started";
+
+/// How the steps left are recorded when the run stops early: cancelled by Ctrl-C, or skipped
+/// by --fail-fast.
+fn stopped(cancelled: bool) -> (Status, &'static str) {
+    if cancelled {
+        (Status::Cancelled, CANCELLED_NOT_STARTED)
+    } else {
+        (Status::Skipped, FAIL_FAST_REASON)
+    }
+}
 
 /// Finishing the steps that will not run.
 struct Remaining<'a> {

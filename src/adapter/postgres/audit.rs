@@ -114,7 +114,7 @@ impl RunStatus {
 pub struct Audit {
     run_id: String,
     sender: mpsc::UnboundedSender<NodeRun>,
-    writer: JoinHandle<Result<PgConnection>>,
+    writer: JoinHandle<(PgConnection, Result<()>)>,
 }
 
 impl Postgres {
@@ -153,19 +153,20 @@ impl Postgres {
 impl Audit {
     /// Record a finished node (written by the background writer, soon).
     pub fn record(&self, node: NodeRun) {
-        // The writer only stops early on an error, which `finish` reports.
+        // The writer runs until `finish`; only a panic could end it sooner.
         let _ = self.sender.send(node);
     }
 
-    /// Write the nodes still waiting, then the run's end and `status`.
+    /// Write the nodes still waiting, then the run's end and `status` (also after node rows
+    /// failed to be written, which is then the error returned).
     pub async fn finish(self, status: RunStatus) -> Result<()> {
         drop(self.sender);
-        let mut connection = self.writer.await.map_err(|error| {
+        let (mut connection, written) = self.writer.await.map_err(|error| {
             Error::new(
                 ErrorKind::Database,
                 format!("recording the run in tmk_meta failed: {error}"),
             )
-        })??;
+        })?;
         let update = "update tmk_meta.runs set ended_at = $2, status = $3 where run_id = $1";
         let updated = sqlx::query(update)
             .bind(&self.run_id)
@@ -175,7 +176,7 @@ impl Audit {
             .await
             .map_err(|error| statement_error(&error, update, None, 0));
         let _ = connection.close().await;
-        updated.map(|_| ())
+        written.and(updated.map(|_| ()))
     }
 }
 
@@ -208,12 +209,14 @@ async fn create_tables(connection: &mut PgConnection) -> Result<()> {
         .map_err(|error| statement_error(&error, "commit", None, 0))
 }
 
-/// Write node rows in batches until the channel closes; hands the connection back.
+/// Write node rows in batches until the channel closes; hands the connection back with the
+/// first error (after which nothing more is written).
 async fn write_nodes(
     mut connection: PgConnection,
     run_id: String,
     mut receiver: mpsc::UnboundedReceiver<NodeRun>,
-) -> Result<PgConnection> {
+) -> (PgConnection, Result<()>) {
+    let mut written = Ok(());
     let mut batch = Vec::with_capacity(BATCH_ROWS);
     while let Some(first) = receiver.recv().await {
         batch.push(first);
@@ -225,10 +228,12 @@ async fn write_nodes(
                 Ok(None) | Err(_) => break,
             }
         }
-        insert_nodes(&mut connection, &run_id, &batch).await?;
+        if written.is_ok() {
+            written = insert_nodes(&mut connection, &run_id, &batch).await;
+        }
         batch.clear();
     }
-    Ok(connection)
+    (connection, written)
 }
 
 /// One insert for a batch of nodes.
