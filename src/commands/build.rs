@@ -1,9 +1,9 @@
-//! `tmk build`, `run`, `seed` and `test`: one pipeline with different plans. Load and parse the
-//! project, select, connect, take the target's run lock (unless only tests run), start the
-//! run's audit trail, read which relations exist, compile the selected nodes, create the
-//! schemas, execute the plan, record how the run ended, write artifacts and the summary. Exit
-//! code 1 when a node errored or an error-severity test failed, 130 when Ctrl-C cancelled the
-//! run. It must not write SQL or print itself: database work goes through `adapter` and
+//! `tmk build`, `run`, `seed`, `snapshot` and `test`: one pipeline with different plans. Load
+//! and parse the project, select, connect, take the target's run lock (unless only tests run),
+//! start the run's audit trail, read which relations exist, compile the selected nodes, create
+//! the schemas, execute the plan, record how the run ended, write artifacts and the summary.
+//! Exit code 1 when a node errored or an error-severity test failed, 130 when Ctrl-C cancelled
+//! the run. It must not write SQL or print itself: database work goes through `adapter` and
 //! `execute`, output through `console`.
 
 use std::path::PathBuf;

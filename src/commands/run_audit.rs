@@ -1,8 +1,8 @@
-//! What a run of `build`, `run`, `seed` or `test` records in the audit trail (`tmk_meta`,
-//! written by the adapter): the run's command, selection and operating-system user when it
-//! starts, each node's result as it finishes (a `Reporter` that hands results to the console
-//! and to the audit writer), and how the run ended. It must not write SQL (the adapter does)
-//! nor print (the console does).
+//! What a run of `build`, `run`, `seed`, `snapshot` or `test` records in the audit trail
+//! (`tmk_meta`, written by the adapter): the run's command, selection and operating-system user
+//! when it starts, each node's result as it finishes (a `Reporter` that hands results to the
+//! console and to the audit writer), and how the run ended. It must not write SQL (the adapter
+//! does) nor print (the console does).
 
 use crate::adapter::postgres::{Audit, NodeRun, RunRecord, RunStatus};
 use crate::cli::SelectionArgs;

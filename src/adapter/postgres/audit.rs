@@ -56,7 +56,7 @@ const BATCH_WAIT: Duration = Duration::from_millis(250);
 pub struct RunRecord {
     /// The invocation id.
     pub run_id: String,
-    /// `build`, `run`, `seed` or `test`.
+    /// `build`, `run`, `seed`, `snapshot` or `test`.
     pub command: String,
     /// `--select`/`--exclude` as typed, None for everything.
     pub selection: Option<String>,
@@ -73,7 +73,7 @@ pub struct NodeRun {
     pub unique_id: String,
     /// `model`, `seed`, `test`, `snapshot`.
     pub resource_type: String,
-    /// How it was built (`view`, `table`, `incremental`, `seed`, `test`).
+    /// How it was built (`view`, `table`, `incremental`, `seed`, `snapshot`, `test`).
     pub materialization: String,
     /// `success`, `error`, `skipped`, `pass`, `fail`, `warn` or `cancelled`.
     pub status: String,
