@@ -105,13 +105,14 @@ impl Console {
     pub fn summary(&self, manifest: &Manifest, results: &[NodeResult], elapsed: f64) {
         let count = |status: Status| results.iter().filter(|result| result.status == status).count();
         let pass = count(Status::Success) + count(Status::Pass);
-        let (warn, error, skip) = (
+        let (warn, error, skip, cancelled) = (
             count(Status::Warn),
             count(Status::Error) + count(Status::Fail),
             count(Status::Skipped),
+            count(Status::Cancelled),
         );
         if self.format == LogFormat::Json {
-            self.event("run_finished", json!({"level": "info", "pass": pass, "warn": warn, "error": error, "skip": skip, "total": results.len(), "elapsed": elapsed}));
+            self.event("run_finished", json!({"level": "info", "pass": pass, "warn": warn, "error": error, "skip": skip, "cancelled": cancelled, "total": results.len(), "elapsed": elapsed}));
             return;
         }
         self.out("");
@@ -142,8 +143,13 @@ impl Console {
             }
         }
         self.out("");
+        let cancelled = if cancelled > 0 {
+            format!(" CANCELLED={cancelled}")
+        } else {
+            String::new()
+        };
         let line = format!(
-            "Done. PASS={pass} WARN={warn} ERROR={error} SKIP={skip} TOTAL={}",
+            "Done. PASS={pass} WARN={warn} ERROR={error} SKIP={skip}{cancelled} TOTAL={}",
             results.len()
         );
         let code = if error > 0 {
@@ -154,6 +160,15 @@ impl Console {
             "32"
         };
         self.out(&self.paint(&line, code));
+    }
+
+    /// The last line of a run stopped by Ctrl-C (tmk then exits with code 130).
+    pub fn cancelled(&self) {
+        let message = "Cancelled by Ctrl-C: the running statements were cancelled and their transactions rolled back (their relations keep their previous state); the run is recorded as cancelled in tmk_meta.runs.";
+        match self.format {
+            LogFormat::Text => self.out(&self.paint(message, "33")),
+            LogFormat::Json => self.event("run_cancelled", json!({"level": "warn", "message": message})),
+        }
     }
 }
 
@@ -191,7 +206,8 @@ impl Reporter for Console {
                     "index": position, "total": total, "unique_id": node.unique_id,
                     "resource_type": node.resource_type.as_str(), "materialized": result.action.describe(),
                     "status": result.status.as_str(), "execution_time": result.execution_time,
-                    "rows_affected": result.rows_affected, "failures": result.failures, "message": result.message,
+                    "rows_affected": result.rows_affected, "failures": result.failures, "retries": result.retries,
+                    "message": result.message,
                 }),
             );
             return;
@@ -203,9 +219,10 @@ impl Reporter for Console {
             Status::Fail => ("FAIL", "31"),
             Status::Error => ("ERROR", "31"),
             Status::Skipped => ("SKIP", "33"),
+            Status::Cancelled => ("CANCEL", "33"),
         };
         let detail = match result.status {
-            Status::Skipped => "SKIP".to_string(),
+            Status::Skipped | Status::Cancelled => word.to_string(),
             Status::Error => "ERROR".to_string(),
             Status::Fail | Status::Warn => format!("{word} {}", result.failures.unwrap_or(0)),
             _ if result.message.is_empty() => word.to_string(),
@@ -214,13 +231,32 @@ impl Reporter for Console {
         let name = format!("{} {}", result.action.describe(), node.name);
         let dots = ".".repeat(WIDTH.saturating_sub(name.chars().count()).max(3));
         let width = total.to_string().len();
+        let retried = match result.retries {
+            0 => String::new(),
+            1 => ", retried once".to_string(),
+            retries => format!(", retried {retries} times"),
+        };
         let line = format!(
-            "{} {position:>width$} of {total} {} {name} {dots} [{} in {:.2}s]",
+            "{} {position:>width$} of {total} {} {name} {dots} [{} in {:.2}s{retried}]",
             chrono::Local::now().format("%H:%M:%S"),
             self.paint(&format!("{word:<5}"), code),
             detail,
             result.execution_time
         );
         self.out(&line);
+    }
+
+    fn run_cancelled(&self, running: usize) {
+        let message = format!(
+            "Ctrl-C: cancelling {running} running node{} and starting no more (press Ctrl-C again to quit at once)",
+            if running == 1 { "" } else { "s" }
+        );
+        match self.format {
+            LogFormat::Text => self.out(&self.paint(&message, "33")),
+            LogFormat::Json => self.event(
+                "run_cancelling",
+                json!({"level": "warn", "message": message, "running": running}),
+            ),
+        }
     }
 }

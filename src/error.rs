@@ -114,6 +114,9 @@ pub struct Error {
     pub details: Vec<String>,
     /// What to do about it.
     pub hint: Option<String>,
+    /// A fault that may pass when the same work runs again (the connection was lost, a
+    /// serialization failure, a deadlock): idempotent steps retry it a few times.
+    pub transient: bool,
 }
 
 /// The result type used throughout tmk.
@@ -128,6 +131,7 @@ impl Error {
             location: None,
             details: Vec::new(),
             hint: None,
+            transient: false,
         }
     }
 

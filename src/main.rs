@@ -1,6 +1,8 @@
 //! The `tmk` binary: parse arguments, run the command on a tokio runtime, and map the outcome
-//! to dbt's exit codes (0 ok, 1 a node failed, 2 tmk could not run). It must not do any
-//! command's work itself: that lives in `commands`, and errors are shown by `console`.
+//! to dbt's exit codes (0 ok, 1 a node failed, 2 tmk could not run), and 130 for a run that
+//! Ctrl-C cancelled (128 + SIGINT, as a shell reports a process the signal ended; dbt has no
+//! code of its own for it). It must not do any command's work itself: that lives in
+//! `commands`, and errors are shown by `console`.
 
 use clap::Parser;
 

@@ -1,7 +1,8 @@
 //! `run_results.json`, schema v6: one result per executed node with status, timing, thread,
 //! execution time, adapter response, message and failures, plus the run's elapsed time and args.
 //! Values follow dbt-postgres: seeds report no compiled code or relation, views affect `-1`
-//! rows, tests answer `SELECT 1` (their one summary row), skipped nodes have no timing.
+//! rows, tests answer `SELECT 1` (their one summary row), skipped nodes have no timing. dbt's
+//! schema has no cancelled status: nodes a Ctrl-C stopped are `error`s whose message says so.
 //! It must not touch files: it returns a JSON value that `artifacts` writes.
 
 use serde_json::{Map, Value, json};
@@ -33,8 +34,12 @@ fn result_json(manifest: &Manifest, result: &NodeResult) -> Value {
         ResourceType::Seed | ResourceType::Test => None,
         _ => node.relation.as_ref().map(|relation| relation.render()),
     };
+    let status = match result.status {
+        Status::Cancelled => Status::Error,
+        status => status,
+    };
     json!({
-        "status": result.status.as_str(),
+        "status": status.as_str(),
         "timing": timing_json(result),
         "thread_id": format!("Thread-{} (worker)", result.thread_id.max(1)),
         "execution_time": result.execution_time,
@@ -75,7 +80,7 @@ fn message(result: &NodeResult) -> Value {
 /// `code` its words without numbers, `rows_affected` the row count (-1 for DDL).
 fn adapter_response(resource_type: ResourceType, result: &NodeResult) -> Value {
     match result.status {
-        Status::Skipped | Status::Error => json!({}),
+        Status::Skipped | Status::Error | Status::Cancelled => json!({}),
         Status::Pass | Status::Fail | Status::Warn if resource_type == ResourceType::Test => {
             json!({"_message": "SELECT 1", "code": "SELECT", "rows_affected": 1})
         }

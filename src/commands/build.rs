@@ -1,24 +1,31 @@
-//! `tmk build`, `run`, `seed` and `test`: one pipeline with different plans. Load and parse the
-//! project, select, connect, read which relations exist, compile the selected nodes, create the
-//! schemas, execute the plan, write artifacts and the summary. Exit code 1 when a node errored
-//! or an error-severity test failed. It must not write SQL or print itself: database work goes
-//! through `adapter` and `execute`, output through `console`.
+//! `tmk build`, `run`, `seed`, `snapshot` and `test`: one pipeline with different plans. Load
+//! and parse the project, select, connect, take the target's run lock (unless only tests run),
+//! start the run's audit trail, read which relations exist, compile the selected nodes, create
+//! the schemas, execute the plan, record how the run ended, write artifacts and the summary.
+//! Exit code 1 when a node errored or an error-severity test failed, 130 when Ctrl-C cancelled
+//! the run. It must not write SQL or print itself: database work goes through `adapter` and
+//! `execute`, output through `console`.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use serde_json::json;
 
-use super::session;
-use crate::adapter::postgres::{JinjaPostgres, WatermarkedModel};
+use super::run_audit::{self, AuditedReporter};
+use super::session::{self, Session};
+use crate::adapter::postgres::{Audit, JinjaPostgres, Postgres, RunStatus, WatermarkedModel};
 use crate::artifacts;
 use crate::cli::RunArgs;
-use crate::compile::CompileEnvironment;
 use crate::compile::microbatch::EventTimeWindow;
+use crate::compile::{CompileEnvironment, Manifest};
 use crate::console::Console;
-use crate::error::Result;
-use crate::execute::{self, ExecuteOptions, Status};
+use crate::error::{Error, ErrorKind, Result};
+use crate::execute::{self, Cancel, ExecuteOptions, NodeResult, Status};
 use crate::plan::{Plan, PlanKind};
+
+/// The exit code of a run cancelled by Ctrl-C (128 + SIGINT, as shells report it).
+pub const CANCELLED_EXIT_CODE: i32 = 130;
 
 /// Run `kind` with `args`; returns the exit code.
 pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i32> {
@@ -50,95 +57,6 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
     } else {
         None
     };
-    let planned: Vec<usize> = plan.steps.iter().map(|step| step.node).collect();
-    let mut schemas: Vec<String> = planned
-        .iter()
-        .filter(|&&index| session.manifest.nodes[index].is_buildable())
-        .filter_map(|&index| {
-            session.manifest.nodes[index]
-                .relation
-                .as_ref()
-                .map(|relation| relation.schema.clone())
-        })
-        .collect();
-    schemas.sort();
-    schemas.dedup();
-    let existing = postgres.existing_relations(&schemas).await?;
-    let watermarked: Vec<WatermarkedModel> = planned
-        .iter()
-        .map(|&index| &session.manifest.nodes[index])
-        .filter_map(|node| {
-            let column = node.config.get("watermark")?.as_str()?;
-            let relation = node.relation.clone()?;
-            Some(WatermarkedModel {
-                model: node.unique_id.clone(),
-                column: column.to_string(),
-                exists: existing.get(&relation).is_some_and(|kind| kind == "table"),
-                relation,
-            })
-        })
-        .collect();
-    let watermarks = postgres.read_watermarks(&watermarked).await?;
-    let database: Arc<dyn crate::compile::jinja::context::JinjaDatabase> = Arc::new(JinjaPostgres::new(
-        postgres.clone(),
-        tokio::runtime::Handle::current(),
-    ));
-    let environment = CompileEnvironment {
-        database: Some(database),
-        existing: Arc::new(existing),
-        full_refresh: args.full_refresh,
-        defer_database_nodes: true,
-        watermarks: Arc::new(watermarks),
-        event_time_window: EventTimeWindow {
-            start: args.event_time_start,
-            end: args.event_time_end,
-        },
-    };
-    let manifest = &mut session.manifest;
-    tokio::task::block_in_place(|| manifest.compile(&planned, &environment));
-    for schema in &schemas {
-        postgres.ensure_schema(schema).await?;
-    }
-    run_project_hooks(
-        &session.manifest,
-        &session.manifest.on_run_start,
-        &environment,
-        &postgres,
-    )
-    .await?;
-    let manifest = Arc::new(session.manifest);
-    // Compiled SQL is not needed to run: write it while the models build (disks can be slow).
-    let compiled_written = {
-        let (manifest, target_dir) = (manifest.clone(), session.target_dir.clone());
-        tokio::task::spawn_blocking(move || artifacts::write_compiled(&target_dir, &manifest))
-    };
-    let options = ExecuteOptions {
-        threads,
-        fail_fast: args.fail_fast,
-    };
-    let environment = Arc::new(environment);
-    let results = execute::execute(
-        &plan,
-        manifest.clone(),
-        &postgres,
-        options,
-        environment.clone(),
-        console,
-    )
-    .await;
-    // A failing on-run-end hook still leaves the run's artifacts and summary behind.
-    let run_end = run_project_hooks(&manifest, &manifest.on_run_end, &environment, &postgres).await;
-    if let Some(run_lock) = run_lock {
-        run_lock.release().await;
-    }
-    postgres.close().await;
-    compiled_written
-        .await
-        .map_err(|error| crate::error::Error::new(crate::error::ErrorKind::Io, error.to_string()))??;
-    let elapsed = started.elapsed().as_secs_f64();
-    artifacts::write_run(&session.target_dir, &manifest, &results)?;
-    artifacts::write_deferred_compiled(&session.target_dir, &manifest, &results)?;
-    artifacts::write_manifest(&session.target_dir, &manifest, &results)?;
     let command = match kind {
         PlanKind::Build => "build",
         PlanKind::Run => "run",
@@ -146,6 +64,64 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         PlanKind::Test => "test",
         PlanKind::Snapshot => "snapshot",
     };
+    // From here on Ctrl-C cancels the run (and the run is recorded) instead of ending tmk.
+    let (cancel, ctrl_c) = Cancel::on_ctrl_c(postgres.clone());
+    let audit = postgres
+        .start_audit(&run_audit::run_record(command, &args.selection))
+        .await?;
+    let Session {
+        manifest,
+        target_dir,
+        project,
+        target,
+        ..
+    } = session;
+    let context = RunContext {
+        plan: &plan,
+        args,
+        threads,
+        postgres: &postgres,
+        cancel: &cancel,
+        audit: &audit,
+        console,
+        target_dir: &target_dir,
+    };
+    let ran = context.run(manifest).await;
+    drop(ctrl_c);
+    let cancelled = cancel.is_cancelled();
+    let status = match &ran {
+        Ok(ran) => run_audit::run_status(&ran.results, cancelled, ran.run_end.is_err()),
+        Err(_) if cancelled => RunStatus::Cancelled,
+        Err(_) => RunStatus::Error,
+    };
+    let recorded = audit.finish(status).await;
+    if let Some(run_lock) = run_lock {
+        run_lock.release().await;
+    }
+    postgres.close().await;
+    if let Err(error) = recorded {
+        console.warn(&error.detail("this run's audit trail in tmk_meta is incomplete"));
+    }
+    let ran = match ran {
+        Err(_) if cancelled => {
+            console.cancelled();
+            return Ok(CANCELLED_EXIT_CODE);
+        }
+        ran => ran?,
+    };
+    let Ran {
+        manifest,
+        results,
+        run_end,
+        compiled_written,
+    } = ran;
+    compiled_written
+        .await
+        .map_err(|error| Error::new(ErrorKind::Io, error.to_string()))??;
+    let elapsed = started.elapsed().as_secs_f64();
+    artifacts::write_run(&target_dir, &manifest, &results)?;
+    artifacts::write_deferred_compiled(&target_dir, &manifest, &results)?;
+    artifacts::write_manifest(&target_dir, &manifest, &results)?;
     let recorded_args = json!({
         "which": command,
         "select": args.selection.select,
@@ -153,16 +129,20 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         "full_refresh": args.full_refresh,
         "fail_fast": args.fail_fast,
         "threads": threads,
-        "target": session.target.name,
-        "project_dir": session.project.root,
-        "target_path": session.target_dir,
+        "target": target.name,
+        "project_dir": project.root,
+        "target_path": target_dir,
     });
     artifacts::write_json(
-        &session.target_dir,
+        &target_dir,
         "run_results.json",
         &artifacts::run_results_json(&manifest, &results, elapsed, recorded_args),
     )?;
     console.summary(&manifest, &results, elapsed);
+    if cancelled {
+        console.cancelled();
+        return Ok(CANCELLED_EXIT_CODE);
+    }
     run_end?;
     let failed = results
         .iter()
@@ -170,12 +150,128 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
     Ok(i32::from(failed))
 }
 
+/// What a run needs once it holds the lock and is audited.
+struct RunContext<'a> {
+    plan: &'a Plan,
+    args: &'a RunArgs,
+    threads: usize,
+    postgres: &'a Postgres,
+    cancel: &'a Cancel,
+    audit: &'a Audit,
+    console: &'a Console,
+    target_dir: &'a PathBuf,
+}
+
+/// What a run did.
+struct Ran {
+    manifest: Arc<Manifest>,
+    results: Vec<NodeResult>,
+    /// The on-run-end hooks (not run when the run was cancelled).
+    run_end: Result<()>,
+    /// The compiled SQL, written while the models build.
+    compiled_written: tokio::task::JoinHandle<Result<()>>,
+}
+
+impl RunContext<'_> {
+    /// Compile, create the schemas, run the on-run-start hooks, execute the plan, then run the
+    /// on-run-end hooks unless the run was cancelled.
+    async fn run(&self, mut manifest: Manifest) -> Result<Ran> {
+        let postgres = self.postgres;
+        let planned: Vec<usize> = self.plan.steps.iter().map(|step| step.node).collect();
+        let mut schemas: Vec<String> = planned
+            .iter()
+            .filter(|&&index| manifest.nodes[index].is_buildable())
+            .filter_map(|&index| {
+                manifest.nodes[index]
+                    .relation
+                    .as_ref()
+                    .map(|relation| relation.schema.clone())
+            })
+            .collect();
+        schemas.sort();
+        schemas.dedup();
+        let existing = postgres.existing_relations(&schemas).await?;
+        let watermarked: Vec<WatermarkedModel> = planned
+            .iter()
+            .map(|&index| &manifest.nodes[index])
+            .filter_map(|node| {
+                let column = node.config.get("watermark")?.as_str()?;
+                let relation = node.relation.clone()?;
+                Some(WatermarkedModel {
+                    model: node.unique_id.clone(),
+                    column: column.to_string(),
+                    exists: existing.get(&relation).is_some_and(|kind| kind == "table"),
+                    relation,
+                })
+            })
+            .collect();
+        let watermarks = postgres.read_watermarks(&watermarked).await?;
+        let database: Arc<dyn crate::compile::jinja::context::JinjaDatabase> = Arc::new(JinjaPostgres::new(
+            postgres.clone(),
+            tokio::runtime::Handle::current(),
+        ));
+        let environment = CompileEnvironment {
+            database: Some(database),
+            existing: Arc::new(existing),
+            full_refresh: self.args.full_refresh,
+            defer_database_nodes: true,
+            watermarks: Arc::new(watermarks),
+            event_time_window: EventTimeWindow {
+                start: self.args.event_time_start,
+                end: self.args.event_time_end,
+            },
+        };
+        tokio::task::block_in_place(|| manifest.compile(&planned, &environment));
+        for schema in &schemas {
+            postgres.ensure_schema(schema).await?;
+        }
+        run_project_hooks(&manifest, &manifest.on_run_start, &environment, postgres).await?;
+        let manifest = Arc::new(manifest);
+        // Compiled SQL is not needed to run: write it while the models build (disks can be slow).
+        let compiled_written = {
+            let (manifest, target_dir) = (manifest.clone(), self.target_dir.clone());
+            tokio::task::spawn_blocking(move || artifacts::write_compiled(&target_dir, &manifest))
+        };
+        let options = ExecuteOptions {
+            threads: self.threads,
+            fail_fast: self.args.fail_fast,
+        };
+        let environment = Arc::new(environment);
+        let reporter = AuditedReporter {
+            console: self.console,
+            audit: self.audit,
+        };
+        let results = execute::execute(
+            self.plan,
+            manifest.clone(),
+            postgres,
+            options,
+            environment.clone(),
+            self.cancel,
+            &reporter,
+        )
+        .await;
+        // A failing on-run-end hook still leaves the run's artifacts and summary behind.
+        let run_end = if self.cancel.is_cancelled() {
+            Ok(())
+        } else {
+            run_project_hooks(&manifest, &manifest.on_run_end, &environment, postgres).await
+        };
+        Ok(Ran {
+            manifest,
+            results,
+            run_end,
+            compiled_written,
+        })
+    }
+}
+
 /// Render and run `on-run-start` or `on-run-end` statements (rendering may query the database).
 async fn run_project_hooks(
-    manifest: &crate::compile::Manifest,
+    manifest: &Manifest,
     hooks: &[String],
     environment: &CompileEnvironment,
-    postgres: &crate::adapter::postgres::Postgres,
+    postgres: &Postgres,
 ) -> Result<()> {
     for hook in hooks {
         let sql = tokio::task::block_in_place(|| manifest.render_run_hook(hook, environment))?;

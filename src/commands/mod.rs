@@ -7,6 +7,7 @@ pub mod clean;
 pub mod compile;
 pub mod debug;
 pub mod ls;
+pub mod run_audit;
 pub mod session;
 
 use crate::adapter::postgres::Postgres;

@@ -1,20 +1,25 @@
 //! Walking a plan: steps start as soon as the steps they wait for have finished, at most
 //! `threads` at a time; an error or a failed error-severity test skips every step that waits on
-//! it (directly or not); `--fail-fast` stops starting new steps after the first failure. Results
-//! are recorded per node and announced through a `Reporter`. Database work goes through the
+//! it (directly or not); `--fail-fast` stops starting new steps after the first failure, and
+//! Ctrl-C (see `cancel`) too, recording the steps it stopped or never started as cancelled.
+//! Steps that hit a transient database fault run again a few times (see `step`). Results are
+//! recorded per node and announced through a `Reporter`. Database work goes through the
 //! adapter; this module never writes SQL and never prints (the `Reporter` does).
 
+mod cancel;
 mod microbatch;
 mod step;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinSet;
 
 use crate::adapter::postgres::Postgres;
 use crate::compile::{CompileEnvironment, Manifest};
 use crate::plan::{Plan, StepAction};
+
+pub use cancel::{Cancel, CtrlC};
 
 /// The outcome of one node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +36,8 @@ pub enum Status {
     Fail,
     /// Test failed at warn severity.
     Warn,
+    /// Stopped while running, or never started, because the run was cancelled (Ctrl-C).
+    Cancelled,
 }
 
 impl Status {
@@ -43,10 +50,12 @@ impl Status {
             Status::Pass => "pass",
             Status::Fail => "fail",
             Status::Warn => "warn",
+            Status::Cancelled => "cancelled",
         }
     }
 
-    /// Whether descendants must be skipped.
+    /// Whether descendants must be skipped (a cancelled run starts nothing anyway: what did
+    /// not run is recorded as cancelled, not skipped).
     pub fn blocks_descendants(self) -> bool {
         matches!(self, Status::Error | Status::Fail | Status::Skipped)
     }
@@ -75,6 +84,8 @@ pub struct NodeResult {
     pub rows_affected: Option<u64>,
     /// Failing rows (tests).
     pub failures: Option<i64>,
+    /// Times the step ran again after a transient fault.
+    pub retries: u32,
     /// The statements that ran (for target/run).
     pub statements: Vec<String>,
     /// Worker slot that ran it.
@@ -87,6 +98,9 @@ pub struct NodeResult {
 pub trait Reporter: Send + Sync {
     /// A node finished (`position` is its 1-based finishing position out of `total`).
     fn node_finished(&self, manifest: &Manifest, result: &NodeResult, position: usize, total: usize);
+
+    /// The run was cancelled while `running` steps ran: they are being stopped.
+    fn run_cancelled(&self, running: usize);
 }
 
 /// How to run.
@@ -98,13 +112,18 @@ pub struct ExecuteOptions {
     pub fail_fast: bool,
 }
 
-/// Run the plan; returns one result per step, in finishing order.
+/// How long a cancelled run waits for a running step to stop before abandoning it.
+const CANCEL_GRACE: Duration = Duration::from_secs(10);
+
+/// Run the plan until it ends or `cancel` fires; returns one result per step, in finishing
+/// order.
 pub async fn execute(
     plan: &Plan,
     manifest: Arc<Manifest>,
     postgres: &Postgres,
     options: ExecuteOptions,
     environment: Arc<CompileEnvironment>,
+    cancel: &Cancel,
     reporter: &dyn Reporter,
 ) -> Vec<NodeResult> {
     let total = plan.steps.len();
@@ -122,8 +141,10 @@ pub async fn execute(
     let mut running: JoinSet<(usize, usize, NodeResult)> = JoinSet::new();
     let mut results = Vec::with_capacity(total);
     let mut stopping = false;
+    let mut watch = cancel.clone();
     while results.len() < total {
-        while !stopping && !ready.is_empty() && !free_threads.is_empty() {
+        let cancelled = cancel.is_cancelled();
+        while !stopping && !cancelled && !ready.is_empty() && !free_threads.is_empty() {
             let Some(step_index) = ready.pop_front() else {
                 break;
             };
@@ -132,12 +153,32 @@ pub async fn execute(
             let manifest = manifest.clone();
             let postgres = postgres.clone();
             let environment = environment.clone();
+            let cancel = cancel.clone();
             running.spawn(async move {
-                let result = step::run_step(manifest, &postgres, &step, thread, environment).await;
+                let result = step::run_step(manifest, &postgres, &step, thread, environment, &cancel).await;
                 (step_index, thread, result)
             });
         }
-        let finished = match running.join_next().await {
+        let joined = tokio::select! {
+            joined = running.join_next() => joined,
+            () = watch.cancelled(), if !cancelled => {
+                reporter.run_cancelled(running.len());
+                continue;
+            }
+            () = tokio::time::sleep(CANCEL_GRACE), if cancelled => {
+                // A step that does not stop (its statement ignores the cancel) is abandoned;
+                // its connection closes when tmk exits, which rolls its transaction back.
+                running.shutdown().await;
+                let remaining = Remaining { plan, manifest: &manifest, reporter, total };
+                let reason = format!(
+                    "cancelled (Ctrl-C): it had not started, or did not stop within {} s and was abandoned",
+                    CANCEL_GRACE.as_secs()
+                );
+                remaining.finish(&mut done, &mut results, Status::Cancelled, &reason);
+                break;
+            }
+        };
+        let finished = match joined {
             Some(Ok(finished)) => finished,
             Some(Err(join_error)) => {
                 // A step task panicked (a bug in tmk): which step is unknown, so every step
@@ -153,10 +194,10 @@ pub async fn execute(
                 break;
             }
             None => {
-                // Nothing running and nothing ready: only fail-fast stops like this; anything
-                // else is a plan whose waits form a cycle, which is a bug in tmk.
-                let (status, reason) = if stopping {
-                    (Status::Skipped, FAIL_FAST_REASON)
+                // Nothing running and nothing ready: only Ctrl-C and fail-fast stop like this;
+                // anything else is a plan whose waits form a cycle, which is a bug in tmk.
+                let (status, reason) = if cancelled || stopping {
+                    stopped(cancelled)
                 } else {
                     (
                         Status::Error,
@@ -173,7 +214,12 @@ pub async fn execute(
                 break;
             }
         };
-        let (step_index, thread, result) = finished;
+        let (step_index, thread, mut result) = finished;
+        if cancel.is_cancelled() && result.status == Status::Error {
+            // Failed because its statement was cancelled (or while the run was stopping).
+            result.status = Status::Cancelled;
+            result.message = format!("{CANCELLED_RUNNING}: {}", result.message);
+        }
         free_threads.push(thread);
         done[step_index] = true;
         let blocks = result.status.blocks_descendants();
@@ -201,20 +247,33 @@ pub async fn execute(
                 }
             }
         }
-        if stopping && running.is_empty() {
+        if (stopping || cancel.is_cancelled()) && running.is_empty() {
+            let (status, reason) = stopped(cancel.is_cancelled());
             let remaining = Remaining {
                 plan,
                 manifest: &manifest,
                 reporter,
                 total,
             };
-            remaining.finish(&mut done, &mut results, Status::Skipped, FAIL_FAST_REASON);
+            remaining.finish(&mut done, &mut results, status, reason);
         }
     }
     results
 }
 
 const FAIL_FAST_REASON: &str = "skipped: the run stopped at the first failure (--fail-fast)";
+const CANCELLED_RUNNING: &str = "cancelled (Ctrl-C) while running; its transaction rolled back";
+const CANCELLED_NOT_STARTED: &str = "cancelled (Ctrl-C) before it started";
+
+/// How the steps left are recorded when the run stops early: cancelled by Ctrl-C, or skipped
+/// by --fail-fast.
+fn stopped(cancelled: bool) -> (Status, &'static str) {
+    if cancelled {
+        (Status::Cancelled, CANCELLED_NOT_STARTED)
+    } else {
+        (Status::Skipped, FAIL_FAST_REASON)
+    }
+}
 
 /// Finishing the steps that will not run.
 struct Remaining<'a> {

@@ -1,12 +1,15 @@
 //! Running one step: build a model (view, table, incremental), load a seed, or run a test, and
 //! turn the outcome into a `NodeResult`. Compile errors recorded before the run and database
-//! errors both end as an `error` result carrying the located error. It must not write SQL
-//! (the adapter does) nor print (results go back to the executor).
+//! errors both end as an `error` result carrying the located error. A transient database fault
+//! (lost connection, serialization failure, deadlock) runs the whole step again, a few times
+//! with growing pauses: every step is idempotent, as a model's or seed's transactions roll back
+//! whole and a test only reads. It must not write SQL (the adapter does) nor print (results go
+//! back to the executor).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::{NodeResult, Status, seconds_since};
+use super::{Cancel, NodeResult, Status, seconds_since};
 use crate::adapter::postgres::{
     BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, OnSchemaChange, Postgres, RelationKind,
     SqlOrigin, WatermarkColumn,
@@ -31,19 +34,27 @@ pub fn unfinished(step: &Step, status: Status, message: &str) -> NodeResult {
         completed_at: now,
         rows_affected: None,
         failures: None,
+        retries: 0,
         statements: Vec::new(),
         thread_id: 0,
         compiled_sql: None,
     }
 }
 
-/// Run `step` and describe what happened.
+/// How many times a step runs again after transient faults.
+const MAX_RETRIES: u32 = 3;
+/// The pause before the first retry; it doubles before each next one.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+
+/// Run `step` (again after a transient fault, unless the run was cancelled) and describe what
+/// happened.
 pub async fn run_step(
     manifest: Arc<Manifest>,
     postgres: &Postgres,
     step: &Step,
     thread_id: usize,
     environment: Arc<CompileEnvironment>,
+    cancel: &Cancel,
 ) -> NodeResult {
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
@@ -54,17 +65,27 @@ pub async fn run_step(
         Some(Err(error)) => Err(error.clone()),
         None => compiled(node),
     };
+    let mut retries = 0;
+    let mut first_fault = None;
     let outcome = match sql {
         Err(error) => Err(error),
-        Ok(sql) => match step.action {
-            StepAction::Model(materialization) => {
-                build_model(&manifest, postgres, step, sql, materialization, &environment).await
+        Ok(sql) => loop {
+            match run_action(&manifest, postgres, step, sql, &environment).await {
+                Err(error) if error.transient && retries < MAX_RETRIES && !cancel.is_cancelled() => {
+                    first_fault.get_or_insert(error.message);
+                    tokio::time::sleep(FIRST_BACKOFF * 2u32.pow(retries)).await;
+                    retries += 1;
+                }
+                outcome => break outcome,
             }
-            StepAction::Seed => load_seed(&manifest, postgres, node, step.full_refresh).await,
-            StepAction::Test => run_test(&manifest, postgres, node, sql).await,
-            StepAction::Snapshot => run_snapshot(&manifest, postgres, step, sql, &environment).await,
         },
     };
+    let retried = first_fault.map(|fault| {
+        format!(
+            "retried {retries} time{} after a transient fault: {fault}",
+            if retries == 1 { "" } else { "s" }
+        )
+    });
     let mut result = NodeResult {
         node: step.node,
         action: step.action,
@@ -76,6 +97,7 @@ pub async fn run_step(
         completed_at: chrono::Utc::now(),
         rows_affected: None,
         failures: None,
+        retries,
         statements: Vec::new(),
         thread_id,
         compiled_sql: deferred.and_then(Result::ok),
@@ -89,12 +111,38 @@ pub async fn run_step(
             result.statements = done.statements;
         }
         Err(error) => {
+            let error = match &retried {
+                Some(note) => error.detail(note.clone()),
+                None => error,
+            };
             result.status = Status::Error;
             result.message = error.one_line();
             result.error = Some(error);
         }
     }
+    if let Some(note) = retried {
+        result.message = format!("{}; {note}", result.message);
+    }
     result
+}
+
+/// Run the step's action once.
+async fn run_action(
+    manifest: &Arc<Manifest>,
+    postgres: &Postgres,
+    step: &Step,
+    sql: &str,
+    environment: &Arc<CompileEnvironment>,
+) -> Result<Done> {
+    let node = &manifest.nodes[step.node];
+    match step.action {
+        StepAction::Model(materialization) => {
+            build_model(manifest, postgres, step, sql, materialization, environment).await
+        }
+        StepAction::Seed => load_seed(manifest, postgres, node, step.full_refresh).await,
+        StepAction::Test => run_test(manifest, postgres, node, sql).await,
+        StepAction::Snapshot => run_snapshot(manifest, postgres, step, sql, environment).await,
+    }
 }
 
 struct Done {

@@ -208,6 +208,17 @@ impl TestProject {
 
     /// Run `tmk ARGS` in the project with `--profiles-dir .` added for commands that take it.
     pub fn tmk(&self, args: &[&str]) -> Run {
+        let output = self.tmk_command(args).output().expect("run tmk");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The command `tmk` runs: `tmk ARGS` in the project, `--profiles-dir .` added for
+    /// commands that take it, without colour (to spawn tmk and signal it while it runs).
+    pub fn tmk_command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tmk"));
         command.current_dir(self.dir.path()).args(args);
         if !matches!(args.first(), Some(&"clean")) && !args.contains(&"--profiles-dir") {
@@ -217,12 +228,7 @@ impl TestProject {
             .env("NO_COLOR", "1")
             .env("HOME", self.dir.path())
             .env_remove("DBT_PROFILES_DIR");
-        let output = command.output().expect("run tmk");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        command
     }
 
     /// Query the database (schema names are the test's own).

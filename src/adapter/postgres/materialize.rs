@@ -258,10 +258,7 @@ impl Postgres {
             // `create table as` reports its row count in the command tag: no extra scan.
             outcome.rows_affected = Some(rows);
         }
-        build
-            .commit()
-            .await
-            .map_err(|error| statement_error(&error, "commit", None, 0))?;
+        commit(build).await?;
         // 2. Swap it in: one short transaction that waits for its turn before it locks anything.
         let swapped = self.swap(request, &temporary, &mut outcome).await;
         if swapped.is_err() {
@@ -295,10 +292,7 @@ impl Postgres {
         if let Some(watermark) = &request.watermark {
             watermark::advance(&mut transaction, watermark, &relation.render(), false, outcome).await?;
         }
-        transaction
-            .commit()
-            .await
-            .map_err(|error| statement_error(&error, "commit", None, 0))
+        commit(transaction).await
     }
 
     /// Create a relation that did not exist when the run started, under its final name, with
@@ -353,10 +347,7 @@ impl Postgres {
                 let relation = request.relation.render();
                 watermark::advance(&mut transaction, watermark, &relation, false, &mut outcome).await?;
             }
-            transaction
-                .commit()
-                .await
-                .map_err(|error| statement_error(&error, "commit", None, 0))?;
+            commit(transaction).await?;
         }
         Ok(Some(outcome))
     }
@@ -401,10 +392,7 @@ impl Postgres {
             watermark::advance(&mut transaction, watermark, &staging, true, &mut outcome).await?;
         }
         run_all(&mut transaction, request.post_hooks, &mut outcome).await?;
-        transaction
-            .commit()
-            .await
-            .map_err(|error| statement_error(&error, "commit", None, 0))?;
+        commit(transaction).await?;
         Ok(outcome)
     }
 
@@ -450,10 +438,7 @@ impl Postgres {
             take_swap_lock(&mut transaction, &mut outcome).await?;
             swap_in(&mut transaction, relation, &temporary, &mut outcome).await?;
         }
-        transaction
-            .commit()
-            .await
-            .map_err(|error| statement_error(&error, "commit", None, 0))?;
+        commit(transaction).await?;
         Ok(outcome)
     }
 
@@ -517,6 +502,22 @@ impl Postgres {
                 .unwrap_or(false),
         })
     }
+}
+
+/// Commit `transaction`. A connection lost during COMMIT leaves unknown whether it committed,
+/// so that error is not transient: running the step again could apply its rows twice.
+pub(super) async fn commit(transaction: sqlx::Transaction<'static, sqlx::Postgres>) -> Result<()> {
+    transaction.commit().await.map_err(|error| {
+        let failed = statement_error(&error, "commit", None, 0);
+        if failed.transient && matches!(error, sqlx::Error::Io(_)) {
+            let mut failed = failed.detail(
+                "the connection was lost during COMMIT: the transaction may or may not have committed",
+            );
+            failed.transient = false;
+            return failed;
+        }
+        failed
+    })
 }
 
 /// Run one statement (recorded in the outcome); errors are located through `origin`, whose

@@ -1,8 +1,11 @@
 //! PostgreSQL through sqlx: connecting from a profile target, running statements on pooled
-//! connections, and turning database errors into tmk errors with PostgreSQL's message, detail,
-//! hint and the position mapped into the compiled SQL. It must not decide what to build or in
-//! which order, and must not print: callers pass the SQL and relations and report the outcome.
+//! connections, cancelling the statements running on them, and turning database errors into
+//! tmk errors with PostgreSQL's message, detail, hint and the position mapped into the compiled
+//! SQL, marked transient when running the same work again may succeed. It must not decide what
+//! to build or in which order, nor whether to retry, and must not print: callers pass the SQL
+//! and relations and report the outcome.
 
+mod audit;
 mod catalog;
 mod dependents;
 mod jinja_database;
@@ -12,15 +15,16 @@ mod schema_change;
 mod snapshot;
 mod watermark;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
-use sqlx::{AssertSqlSafe, Executor};
+use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 
 use crate::error::{Error, ErrorKind, Result, SourceLocation};
 use crate::project::profile::PostgresTarget;
 
+pub use audit::{Audit, NodeRun, RunRecord, RunStatus};
 pub use catalog::ExistingRelations;
 pub use jinja_database::JinjaPostgres;
 pub use materialize::{
@@ -35,6 +39,8 @@ pub use watermark::{WatermarkColumn, WatermarkedModel};
 pub struct Postgres {
     pool: PgPool,
     target: PostgresTarget,
+    /// The server process ids of the pool's connections, to cancel what they run.
+    backends: Arc<Mutex<Vec<i32>>>,
 }
 
 /// The compiled SQL a statement came from, to locate database errors in it.
@@ -61,16 +67,61 @@ impl Postgres {
         .map_err(|_| connection_error(target, &sqlx::Error::PoolTimedOut))?
         .map_err(|error| connection_error(target, &error))?;
         let _ = sqlx::Connection::close(probe).await;
+        let backends = Arc::new(Mutex::new(Vec::new()));
+        let recorded = backends.clone();
         let pool = PgPoolOptions::new()
             .max_connections(connections.max(1) as u32)
             .acquire_timeout(Duration::from_secs(target.connect_timeout.unwrap_or(10).max(1)))
+            .after_connect(move |connection, _| {
+                let recorded = recorded.clone();
+                Box::pin(async move {
+                    let (pid,): (i32,) = sqlx::query_as("select pg_backend_pid()")
+                        .fetch_one(&mut *connection)
+                        .await?;
+                    recorded.lock().unwrap_or_else(PoisonError::into_inner).push(pid);
+                    Ok(())
+                })
+            })
             .connect_with(options)
             .await
             .map_err(|error| connection_error(target, &error))?;
         Ok(Postgres {
             pool,
             target: target.clone(),
+            backends,
         })
+    }
+
+    /// A connection of its own, outside the pool (run lock, audit trail, cancelling).
+    async fn dedicated_connection(&self) -> Result<PgConnection> {
+        PgConnection::connect_with(&connect_options(&self.target)?)
+            .await
+            .map_err(|error| connection_error(&self.target, &error))
+    }
+
+    /// Cancel the statements running on the pool's connections (`pg_cancel_backend`, from a
+    /// connection of its own): they fail with `canceling statement due to user request` and
+    /// their transactions roll back. Returns how many statements were running.
+    pub async fn cancel_queries(&self) -> Result<usize> {
+        let pids = self
+            .backends
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if pids.is_empty() {
+            return Ok(0);
+        }
+        let mut connection = self.dedicated_connection().await?;
+        // The filter runs before the select list: only active statements of this pool.
+        let sql = "select pg_cancel_backend(pid) from pg_stat_activity \
+                   where pid = any($1) and state = 'active' and pid <> pg_backend_pid()";
+        let cancelled = sqlx::query(sql)
+            .bind(&pids)
+            .fetch_all(&mut connection)
+            .await
+            .map_err(|error| statement_error(&error, sql, None, 0));
+        let _ = connection.close().await;
+        Ok(cancelled?.len())
     }
 
     /// The target this connects to.
@@ -175,10 +226,14 @@ pub(crate) fn statement_error(
     origin: Option<&SqlOrigin>,
     offset: usize,
 ) -> Error {
+    let transient = is_transient(error);
     let sqlx::Error::Database(database) = error else {
-        return Error::new(ErrorKind::Database, error.to_string());
+        let mut tmk_error = Error::new(ErrorKind::Database, error.to_string());
+        tmk_error.transient = transient;
+        return tmk_error;
     };
     let mut tmk_error = Error::new(ErrorKind::Database, database.message().to_string());
+    tmk_error.transient = transient;
     if let Some(postgres) = database.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
         if let Some(detail) = postgres.detail() {
             tmk_error = tmk_error.detail(format!("DETAIL: {detail}"));
@@ -191,6 +246,23 @@ pub(crate) fn statement_error(
         }
     }
     tmk_error
+}
+
+/// Whether running the same work again may succeed: the connection was reset or closed (an
+/// I/O error, SQLSTATE class 08 `connection_exception`), or the transaction lost a race
+/// (40001 `serialization_failure`, 40P01 `deadlock_detected`). Everything else, a cancelled
+/// statement (57014) included, fails for good.
+fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(database) => database.code().is_some_and(|code| is_transient_sqlstate(&code)),
+        _ => false,
+    }
+}
+
+/// The SQLSTATEs of [`is_transient`].
+fn is_transient_sqlstate(code: &str) -> bool {
+    code.starts_with("08") || code == "40001" || code == "40P01"
 }
 
 fn locate_position(
@@ -225,4 +297,28 @@ fn line_column(text: &str, character: usize) -> (usize, usize) {
         }
     }
     (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lost_connections_serialization_failures_and_deadlocks_are_transient() {
+        for code in ["08000", "08003", "08006", "08001", "40001", "40P01"] {
+            assert!(is_transient_sqlstate(code), "{code}");
+        }
+        for code in ["57014", "40002", "42P01", "23505", "22012", "57P01", "XX000"] {
+            assert!(!is_transient_sqlstate(code), "{code}");
+        }
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
+        let error = statement_error(&sqlx::Error::Io(reset), "select 1", None, 0);
+        assert!(error.transient);
+        assert_eq!(
+            error.message,
+            "error communicating with database: connection reset by peer"
+        );
+        assert!(!statement_error(&sqlx::Error::PoolTimedOut, "select 1", None, 0).transient);
+        assert!(!statement_error(&sqlx::Error::RowNotFound, "select 1", None, 0).transient);
+    }
 }

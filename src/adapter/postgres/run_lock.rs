@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use md5::Digest;
 use sqlx::{Connection, PgConnection, Row};
 
-use super::{Postgres, connect_options, connection_error, statement_error};
+use super::{Postgres, statement_error};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The held lock; released by `release` or when dropped (its session ends).
@@ -42,9 +42,7 @@ impl Postgres {
     pub async fn lock_target(&self, timeout: Duration) -> Result<RunLock> {
         let target = self.target();
         let key = lock_key(&target.dbname, &target.schema);
-        let mut connection = PgConnection::connect_with(&connect_options(target)?)
-            .await
-            .map_err(|error| connection_error(target, &error))?;
+        let mut connection = self.dedicated_connection().await?;
         let started = Instant::now();
         loop {
             let row = sqlx::query("select pg_try_advisory_lock($1)")

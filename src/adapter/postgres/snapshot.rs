@@ -7,9 +7,9 @@
 
 use sqlx::PgConnection;
 
+use super::Postgres;
 use super::catalog::typed_columns;
-use super::materialize::{BuildOutcome, BuildRequest, relation_kind, run, run_all};
-use super::{Postgres, statement_error};
+use super::materialize::{BuildOutcome, BuildRequest, commit, relation_kind, run, run_all};
 use crate::compile::node::quote_identifier;
 use crate::compile::snapshot::{CheckColumns, HardDeletes, SnapshotSpec, SnapshotStrategy};
 use crate::error::{Error, ErrorKind, Result};
@@ -341,10 +341,7 @@ impl Postgres {
             }
         }
         run_all(&mut transaction, request.post_hooks, &mut outcome).await?;
-        transaction
-            .commit()
-            .await
-            .map_err(|error| statement_error(&error, "commit", None, 0))?;
+        commit(transaction).await?;
         Ok(outcome)
     }
 }

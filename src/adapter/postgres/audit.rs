@@ -1,0 +1,266 @@
+//! The audit trail in the database: `tmk_meta.runs` (one row per run: who ran which command
+//! on which selection and target, when, and how it ended) and `tmk_meta.node_runs` (one row per
+//! node of a run as it finishes). Written on a connection of its own as the run goes: the run's
+//! row once the run starts, node rows in batches by a background writer (so a thousand models
+//! cost a handful of round trips, none on the path of a build), and the run's end and status
+//! last — also when the run fails or is cancelled. It must not decide statuses or what a run
+//! is: callers hand it the records.
+
+use std::time::Duration;
+
+use sqlx::{Connection, PgConnection};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{Postgres, statement_error};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Serialises the creation of the audit tables between concurrent runs ("tmk_meta").
+const SCHEMA_LOCK: i64 = 0x746d_6b5f_6d65_7461;
+
+const CREATE_TABLES: &str = "
+create schema if not exists tmk_meta;
+create table if not exists tmk_meta.runs (
+    run_id text primary key,
+    command text not null,
+    selection text,
+    db_user text not null,
+    os_user text,
+    target text not null,
+    target_schema text not null,
+    started_at timestamptz not null,
+    ended_at timestamptz,
+    status text not null check (status in ('running', 'success', 'error', 'cancelled'))
+);
+create table if not exists tmk_meta.node_runs (
+    run_id text not null references tmk_meta.runs (run_id) on delete cascade,
+    unique_id text not null,
+    resource_type text not null,
+    materialization text not null,
+    status text not null,
+    started_at timestamptz not null,
+    duration_seconds double precision not null,
+    rows_affected bigint,
+    retries integer not null default 0,
+    error_message text,
+    primary key (run_id, unique_id)
+);";
+
+/// Node rows are written when this many wait, or this long after the first of them arrived.
+const BATCH_ROWS: usize = 200;
+const BATCH_WAIT: Duration = Duration::from_millis(250);
+
+/// A run as `tmk_meta.runs` records it when it starts (target and database user are the
+/// connection's).
+#[derive(Debug, Clone)]
+pub struct RunRecord {
+    /// The invocation id.
+    pub run_id: String,
+    /// `build`, `run`, `seed`, `snapshot` or `test`.
+    pub command: String,
+    /// `--select`/`--exclude` as typed, None for everything.
+    pub selection: Option<String>,
+    /// The operating-system user running tmk, when known.
+    pub os_user: Option<String>,
+    /// When the run started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// One finished node as `tmk_meta.node_runs` records it.
+#[derive(Debug, Clone)]
+pub struct NodeRun {
+    /// The node's unique id.
+    pub unique_id: String,
+    /// `model`, `seed`, `test`, `snapshot`.
+    pub resource_type: String,
+    /// How it was built (`view`, `table`, `incremental`, `seed`, `snapshot`, `test`).
+    pub materialization: String,
+    /// `success`, `error`, `skipped`, `pass`, `fail`, `warn` or `cancelled`.
+    pub status: String,
+    /// When it started.
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    /// Seconds it took.
+    pub duration_seconds: f64,
+    /// Rows it affected, when known.
+    pub rows_affected: Option<i64>,
+    /// Times it was run again after a transient fault.
+    pub retries: i32,
+    /// Why it did not succeed (the database's message), None when it did.
+    pub error_message: Option<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// Every node succeeded (tests may have warned).
+    Success,
+    /// A node or a hook failed, or tmk stopped on an error.
+    Error,
+    /// Stopped by Ctrl-C.
+    Cancelled,
+}
+
+impl RunStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Success => "success",
+            RunStatus::Error => "error",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// A run being recorded; node rows go to a background writer.
+pub struct Audit {
+    run_id: String,
+    sender: mpsc::UnboundedSender<NodeRun>,
+    writer: JoinHandle<(PgConnection, Result<()>)>,
+}
+
+impl Postgres {
+    /// Create the audit tables when missing and record `run` as running; nodes are recorded
+    /// through the returned [`Audit`], which must be finished.
+    pub async fn start_audit(&self, run: &RunRecord) -> Result<Audit> {
+        let mut connection = self.dedicated_connection().await?;
+        create_tables(&mut connection).await.map_err(|error| {
+            error.hint("tmk records its runs in schema `tmk_meta`: the target's user needs to create it once, or to write to it")
+        })?;
+        let target = self.target();
+        let insert = "insert into tmk_meta.runs (run_id, command, selection, db_user, os_user, target, \
+                      target_schema, started_at, status) \
+                      values ($1, $2, $3, current_user, $4, $5, $6, $7, 'running')";
+        sqlx::query(insert)
+            .bind(&run.run_id)
+            .bind(&run.command)
+            .bind(&run.selection)
+            .bind(&run.os_user)
+            .bind(&target.name)
+            .bind(&target.schema)
+            .bind(run.started_at)
+            .execute(&mut connection)
+            .await
+            .map_err(|error| statement_error(&error, insert, None, 0))?;
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(write_nodes(connection, run.run_id.clone(), receiver));
+        Ok(Audit {
+            run_id: run.run_id.clone(),
+            sender,
+            writer,
+        })
+    }
+}
+
+impl Audit {
+    /// Record a finished node (written by the background writer, soon).
+    pub fn record(&self, node: NodeRun) {
+        // The writer runs until `finish`; only a panic could end it sooner.
+        let _ = self.sender.send(node);
+    }
+
+    /// Write the nodes still waiting, then the run's end and `status` (also after node rows
+    /// failed to be written, which is then the error returned).
+    pub async fn finish(self, status: RunStatus) -> Result<()> {
+        drop(self.sender);
+        let (mut connection, written) = self.writer.await.map_err(|error| {
+            Error::new(
+                ErrorKind::Database,
+                format!("recording the run in tmk_meta failed: {error}"),
+            )
+        })?;
+        let update = "update tmk_meta.runs set ended_at = $2, status = $3 where run_id = $1";
+        let updated = sqlx::query(update)
+            .bind(&self.run_id)
+            .bind(chrono::Utc::now())
+            .bind(status.as_str())
+            .execute(&mut connection)
+            .await
+            .map_err(|error| statement_error(&error, update, None, 0));
+        let _ = connection.close().await;
+        written.and(updated.map(|_| ()))
+    }
+}
+
+/// Create schema `tmk_meta` and its tables unless they exist; concurrent runs take turns.
+async fn create_tables(connection: &mut PgConnection) -> Result<()> {
+    let exists =
+        "select to_regclass('tmk_meta.runs') is not null and to_regclass('tmk_meta.node_runs') is not null";
+    let (present,): (bool,) = sqlx::query_as(exists)
+        .fetch_one(&mut *connection)
+        .await
+        .map_err(|error| statement_error(&error, exists, None, 0))?;
+    if present {
+        // Also spares users who may write to tmk_meta but not create schemas.
+        return Ok(());
+    }
+    let mut transaction = connection
+        .begin()
+        .await
+        .map_err(|error| statement_error(&error, "begin", None, 0))?;
+    let lock = format!("select pg_advisory_xact_lock({SCHEMA_LOCK})");
+    for sql in [lock.as_str(), CREATE_TABLES] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .execute(&mut *transaction)
+            .await
+            .map_err(|error| statement_error(&error, sql, None, 0))?;
+    }
+    transaction
+        .commit()
+        .await
+        .map_err(|error| statement_error(&error, "commit", None, 0))
+}
+
+/// Write node rows in batches until the channel closes; hands the connection back with the
+/// first error (after which nothing more is written).
+async fn write_nodes(
+    mut connection: PgConnection,
+    run_id: String,
+    mut receiver: mpsc::UnboundedReceiver<NodeRun>,
+) -> (PgConnection, Result<()>) {
+    let mut written = Ok(());
+    let mut batch = Vec::with_capacity(BATCH_ROWS);
+    while let Some(first) = receiver.recv().await {
+        batch.push(first);
+        let deadline = tokio::time::Instant::now() + BATCH_WAIT;
+        while batch.len() < BATCH_ROWS {
+            match tokio::time::timeout_at(deadline, receiver.recv()).await {
+                Ok(Some(node)) => batch.push(node),
+                // Closed (the run ended) or waited long enough: write what there is.
+                Ok(None) | Err(_) => break,
+            }
+        }
+        if written.is_ok() {
+            written = insert_nodes(&mut connection, &run_id, &batch).await;
+        }
+        batch.clear();
+    }
+    (connection, written)
+}
+
+/// One insert for a batch of nodes.
+async fn insert_nodes(connection: &mut PgConnection, run_id: &str, nodes: &[NodeRun]) -> Result<()> {
+    let insert = "insert into tmk_meta.node_runs (run_id, unique_id, resource_type, materialization, \
+                  status, started_at, duration_seconds, rows_affected, retries, error_message) \
+                  select $1, * from unnest($2::text[], $3::text[], $4::text[], $5::text[], \
+                  $6::timestamptz[], $7::float8[], $8::int8[], $9::int4[], $10::text[])";
+    let column = |field: fn(&NodeRun) -> String| nodes.iter().map(field).collect::<Vec<String>>();
+    sqlx::query(insert)
+        .bind(run_id)
+        .bind(column(|node| node.unique_id.clone()))
+        .bind(column(|node| node.resource_type.clone()))
+        .bind(column(|node| node.materialization.clone()))
+        .bind(column(|node| node.status.clone()))
+        .bind(nodes.iter().map(|node| node.started_at).collect::<Vec<_>>())
+        .bind(nodes.iter().map(|node| node.duration_seconds).collect::<Vec<_>>())
+        .bind(nodes.iter().map(|node| node.rows_affected).collect::<Vec<_>>())
+        .bind(nodes.iter().map(|node| node.retries).collect::<Vec<_>>())
+        .bind(
+            nodes
+                .iter()
+                .map(|node| node.error_message.clone())
+                .collect::<Vec<_>>(),
+        )
+        .execute(connection)
+        .await
+        .map_err(|error| statement_error(&error, insert, None, 0))?;
+    Ok(())
+}
