@@ -15,37 +15,6 @@ use tokio::task::JoinHandle;
 use super::{Postgres, statement_error};
 use crate::error::{Error, ErrorKind, Result};
 
-/// Serialises the creation of the audit tables between concurrent runs ("tmk_meta").
-const SCHEMA_LOCK: i64 = 0x746d_6b5f_6d65_7461;
-
-const CREATE_TABLES: &str = "
-create schema if not exists tmk_meta;
-create table if not exists tmk_meta.runs (
-    run_id text primary key,
-    command text not null,
-    selection text,
-    db_user text not null,
-    os_user text,
-    target text not null,
-    target_schema text not null,
-    started_at timestamptz not null,
-    ended_at timestamptz,
-    status text not null check (status in ('running', 'success', 'error', 'cancelled'))
-);
-create table if not exists tmk_meta.node_runs (
-    run_id text not null references tmk_meta.runs (run_id) on delete cascade,
-    unique_id text not null,
-    resource_type text not null,
-    materialization text not null,
-    status text not null,
-    started_at timestamptz not null,
-    duration_seconds double precision not null,
-    rows_affected bigint,
-    retries integer not null default 0,
-    error_message text,
-    primary key (run_id, unique_id)
-);";
-
 /// Node rows are written when this many wait, or this long after the first of them arrived.
 const BATCH_ROWS: usize = 200;
 const BATCH_WAIT: Duration = Duration::from_millis(250);
@@ -122,7 +91,7 @@ impl Postgres {
     /// through the returned [`Audit`], which must be finished.
     pub async fn start_audit(&self, run: &RunRecord) -> Result<Audit> {
         let mut connection = self.dedicated_connection().await?;
-        create_tables(&mut connection).await.map_err(|error| {
+        super::meta::ensure_tables(&mut connection).await.map_err(|error| {
             error.hint("tmk records its runs in schema `tmk_meta`: the target's user needs to create it once, or to write to it")
         })?;
         let target = self.target();
@@ -178,35 +147,6 @@ impl Audit {
         let _ = connection.close().await;
         written.and(updated.map(|_| ()))
     }
-}
-
-/// Create schema `tmk_meta` and its tables unless they exist; concurrent runs take turns.
-async fn create_tables(connection: &mut PgConnection) -> Result<()> {
-    let exists =
-        "select to_regclass('tmk_meta.runs') is not null and to_regclass('tmk_meta.node_runs') is not null";
-    let (present,): (bool,) = sqlx::query_as(exists)
-        .fetch_one(&mut *connection)
-        .await
-        .map_err(|error| statement_error(&error, exists, None, 0))?;
-    if present {
-        // Also spares users who may write to tmk_meta but not create schemas.
-        return Ok(());
-    }
-    let mut transaction = connection
-        .begin()
-        .await
-        .map_err(|error| statement_error(&error, "begin", None, 0))?;
-    let lock = format!("select pg_advisory_xact_lock({SCHEMA_LOCK})");
-    for sql in [lock.as_str(), CREATE_TABLES] {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
-            .execute(&mut *transaction)
-            .await
-            .map_err(|error| statement_error(&error, sql, None, 0))?;
-    }
-    transaction
-        .commit()
-        .await
-        .map_err(|error| statement_error(&error, "commit", None, 0))
 }
 
 /// Write node rows in batches until the channel closes; hands the connection back with the

@@ -10,6 +10,7 @@ mod catalog;
 mod dependents;
 mod jinja_database;
 mod materialize;
+mod meta;
 mod run_lock;
 mod schema_change;
 mod snapshot;
@@ -75,9 +76,15 @@ impl Postgres {
             .after_connect(move |connection, _| {
                 let recorded = recorded.clone();
                 Box::pin(async move {
-                    let (pid,): (i32,) = sqlx::query_as("select pg_backend_pid()")
-                        .fetch_one(&mut *connection)
-                        .await?;
+                    // If tmk dies (kill -9, a lost network), the server notices within a second
+                    // and ends the statement, instead of finishing a long build for nobody while
+                    // it holds locks (PostgreSQL 14+).
+                    let (pid,): (i32,) = sqlx::query_as(
+                        "select pg_backend_pid(), case when current_setting('server_version_num')::int >= 140000 \
+                         then set_config('client_connection_check_interval', '1000', false) end",
+                    )
+                    .fetch_one(&mut *connection)
+                    .await?;
                     recorded.lock().unwrap_or_else(PoisonError::into_inner).push(pid);
                     Ok(())
                 })

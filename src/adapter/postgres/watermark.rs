@@ -20,16 +20,6 @@ use crate::error::{Error, ErrorKind, Result};
 /// The metadata table.
 const TABLE: &str = "tmk_meta.load_watermarks";
 
-const CREATE: &str = "create schema if not exists tmk_meta;
-create table if not exists tmk_meta.load_watermarks (
-    relation text primary key,
-    model text not null,
-    column_name text not null,
-    value text not null,
-    data_type text not null,
-    updated_at timestamptz not null default now()
-)";
-
 /// A model whose watermark a build moves: its table, unique id and watermark column.
 #[derive(Debug, Clone, Copy)]
 pub struct WatermarkColumn<'a> {
@@ -65,7 +55,13 @@ impl Postgres {
         if models.is_empty() {
             return Ok(HashMap::new());
         }
-        self.ensure_watermark_table().await?;
+        let mut connection = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|error| statement_error(&error, "connect", None, 0))?;
+        super::meta::ensure_tables(&mut connection).await?;
+        drop(connection);
         let relations: Vec<String> = models.iter().map(|model| model.relation.render()).collect();
         let sql =
             format!("select relation, column_name, value, data_type from {TABLE} where relation = any($1)");
@@ -116,19 +112,6 @@ impl Postgres {
             }
         }
         Ok(stored)
-    }
-
-    async fn ensure_watermark_table(&self) -> Result<()> {
-        match sqlx::raw_sql(CREATE).execute(&self.pool).await {
-            Ok(_) => Ok(()),
-            // Two runs on other targets creating it at once: the other one won.
-            Err(sqlx::Error::Database(error))
-                if matches!(error.code().as_deref(), Some("23505" | "42P07")) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(statement_error(&error, CREATE, None, 0)),
-        }
     }
 }
 
