@@ -16,6 +16,7 @@ bench:           ## compile, build and compatibility benchmarks (release build)
 	bench/compile_speed.sh target/release/tmk
 	bench/build_speed.sh target/release/tmk
 	bench/compat.sh target/release/tmk
+	bench/snapshot_speed.sh target/release/tmk
 
 run:             ## build the warehouse on the embedded PostgreSQL
 	scripts/run
