@@ -94,6 +94,11 @@ fn start_temporary_cluster() -> Database {
 
 /// Run SQL with psql and return its unaligned output (`|`-separated, one row per line).
 pub fn psql(sql: &str) -> String {
+    psql_in(&database().dbname, sql)
+}
+
+/// Run SQL with psql in database `dbname` of the test server.
+pub fn psql_in(dbname: &str, sql: &str) -> String {
     let database = database();
     let output = Command::new("psql")
         .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", &database.host])
@@ -103,7 +108,7 @@ pub fn psql(sql: &str) -> String {
             "-U",
             &database.user,
             "-d",
-            &database.dbname,
+            dbname,
             "-c",
             sql,
         ])
@@ -319,6 +324,16 @@ fn replace_seconds(line: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// Copy a file, or a directory with everything in it.
+pub fn copy_path(from: &Path, to: &Path) {
+    if from.is_dir() {
+        std::fs::create_dir_all(to).expect("mkdir");
+        copy_dir(from, to);
+    } else {
+        std::fs::copy(from, to).expect("copy");
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
