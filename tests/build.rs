@@ -956,3 +956,50 @@ fn a_second_run_on_the_same_target_waits_then_names_the_holder() {
     );
     assert_ok(&project.tmk(&["run"]));
 }
+
+/// A materialized view is created, refreshed while its query is unchanged (new source rows show
+/// up), replaced when its query changes — keeping a view that reads it — and replaced by
+/// `--full-refresh`.
+#[test]
+fn materialized_views_refresh_and_are_replaced_when_their_query_changes() {
+    let project = TestProject::new(
+        "matview",
+        &[
+            ("seeds/raw_items.csv", "id,price\n1,1.50\n2,2.25\n"),
+            (
+                "models/item_totals.sql",
+                "{{ config(materialized='materialized_view') }}\nselect count(*) as items from {{ ref('raw_items') }}\n",
+            ),
+        ],
+    );
+    assert_ok(&project.tmk(&["build"]));
+    let schema = project.schema.clone();
+    assert_eq!(
+        project.query(&format!(
+            "select relkind from pg_class where oid = '{schema}.item_totals'::regclass"
+        )),
+        "m"
+    );
+    assert_eq!(project.query(&format!("select * from {schema}.item_totals")), "2");
+    project.query(&format!("insert into {schema}.raw_items values (3, 3.00); create view {schema}.report as select items from {schema}.item_totals"));
+    let refreshed = project.tmk(&["run"]);
+    assert_ok(&refreshed);
+    assert!(refreshed.stdout.contains("[REFRESH in"), "{}", refreshed.stdout);
+    assert_eq!(project.query(&format!("select * from {schema}.item_totals")), "3");
+    project.write(
+        "models/item_totals.sql",
+        "{{ config(materialized='materialized_view') }}\nselect count(*) as items, sum(price) as total from {{ ref('raw_items') }}\n",
+    );
+    let replaced = project.tmk(&["run"]);
+    assert_ok(&replaced);
+    assert!(replaced.stdout.contains("[SELECT 1 in"), "{}", replaced.stdout);
+    assert_eq!(
+        project.query(&format!("select * from {schema}.item_totals")),
+        "3|6.75"
+    );
+    assert_eq!(project.rows("report"), "3");
+    let full = project.tmk(&["run", "--full-refresh"]);
+    assert_ok(&full);
+    assert!(full.stdout.contains("[SELECT 1 in"), "{}", full.stdout);
+    assert!(!project.exists("item_totals__tmk_probe"));
+}

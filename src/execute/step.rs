@@ -366,6 +366,11 @@ async fn build_model(
                 _ => (postgres.build_relation(&request, table_kind).await?, "SELECT"),
             }
         }
+        Materialization::MaterializedView => {
+            postgres
+                .build_materialized_view(&request, step.full_refresh)
+                .await?
+        }
         other => {
             return Err(Error::new(
                 ErrorKind::Compilation,

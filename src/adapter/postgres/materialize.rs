@@ -182,6 +182,19 @@ pub enum RelationKind {
     Table,
     /// `create unlogged table .. as`.
     UnloggedTable,
+    /// `create materialized view .. as`.
+    MaterializedView,
+}
+
+impl RelationKind {
+    /// The kind as the catalog names it (`view`, `table`, `materialized_view`).
+    fn catalog_kind(self) -> &'static str {
+        match self {
+            RelationKind::View => "view",
+            RelationKind::Table | RelationKind::UnloggedTable => "table",
+            RelationKind::MaterializedView => "materialized_view",
+        }
+    }
 }
 
 const TEMP_SUFFIX: &str = "__tmk_tmp";
@@ -196,6 +209,7 @@ fn create_prefix(kind: RelationKind, relation: &Relation) -> String {
         RelationKind::View => format!("create view {} as (\n", relation.render()),
         RelationKind::Table => format!("create table {} as (\n", relation.render()),
         RelationKind::UnloggedTable => format!("create unlogged table {} as (\n", relation.render()),
+        RelationKind::MaterializedView => format!("create materialized view {} as (\n", relation.render()),
     }
 }
 const BACKUP_SUFFIX: &str = "__tmk_backup";
@@ -264,13 +278,8 @@ impl Postgres {
         if swapped.is_err() {
             // The old relation and its views are untouched; only the new version goes (best
             // effort: a leftover is dropped by the next build anyway).
-            let object = if kind == RelationKind::View {
-                "view"
-            } else {
-                "table"
-            };
             let _ = self
-                .execute(&format!("drop {object} if exists {} cascade", temporary.render()))
+                .execute(&drop_statement(kind.catalog_kind(), &temporary, true))
                 .await;
         }
         swapped.map(|()| outcome)

@@ -10,6 +10,7 @@ mod catalog;
 mod dependents;
 mod jinja_database;
 mod materialize;
+mod materialized_view;
 mod meta;
 mod run_lock;
 mod schema_change;
