@@ -12,15 +12,7 @@ mod common;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Run, TestProject};
-
-fn assert_exit(run: &Run, code: i32) {
-    assert_eq!(
-        run.code, code,
-        "expected exit code {code}\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-}
+use common::{Run, TestProject, assert_exit};
 
 /// The runs of this test's target, oldest first: command, selection, users, target, status.
 fn runs(project: &TestProject) -> String {

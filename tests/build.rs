@@ -7,15 +7,7 @@
 
 mod common;
 
-use common::{Run, TestProject};
-
-fn assert_ok(run: &Run) {
-    assert_eq!(
-        run.code, 0,
-        "tmk failed\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-}
+use common::{TestProject, assert_ok};
 
 const DIAMOND: &[(&str, &str)] = &[
     (

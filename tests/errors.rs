@@ -10,20 +10,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Run, TestProject};
-
-/// The run exited with `code` and did not panic.
-fn assert_exit(run: &Run, code: i32) {
-    assert_eq!(
-        run.code, code,
-        "expected exit code {code}\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-    for output in [&run.stdout, &run.stderr] {
-        assert!(!output.contains("panicked"), "tmk panicked:\n{output}");
-        assert!(!output.contains("RUST_BACKTRACE"), "tmk panicked:\n{output}");
-    }
-}
+use common::{TestProject, assert_exit};
 
 /// `output` contains every one of `needles`.
 fn assert_contains(output: &str, needles: &[&str]) {

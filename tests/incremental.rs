@@ -6,15 +6,7 @@
 
 mod common;
 
-use common::{Run, TestProject};
-
-fn assert_ok(run: &Run) {
-    assert_eq!(
-        run.code, 0,
-        "tmk failed\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
-}
+use common::{TestProject, assert_ok};
 
 /// An incremental model over a source table `events` in the test's schema, with `config` and
 /// `columns` selected; the source has id, kind, amount (integer) and at.

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Run, TestProject, database, psql};
+use common::{TestProject, assert_ok, database, psql};
 
 /// A copy of the repository's warehouse project whose profile points at database `dbname`.
 fn warehouse(dbname: &str) -> TestProject {
@@ -26,14 +26,6 @@ fn warehouse(dbname: &str) -> TestProject {
         ),
     );
     project
-}
-
-fn assert_ok(run: &Run) {
-    assert_eq!(
-        run.code, 0,
-        "tmk failed\nstdout:\n{}\nstderr:\n{}",
-        run.stdout, run.stderr
-    );
 }
 
 #[test]

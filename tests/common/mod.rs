@@ -122,6 +122,28 @@ pub fn psql_in(dbname: &str, sql: &str) -> String {
     String::from_utf8_lossy(&output.stdout).trim_end().to_string()
 }
 
+/// The run succeeded (exit 0); otherwise fail showing what tmk printed.
+pub fn assert_ok(run: &Run) {
+    assert_eq!(
+        run.code, 0,
+        "tmk failed\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+}
+
+/// The run exited with `code` and did not panic.
+pub fn assert_exit(run: &Run, code: i32) {
+    assert_eq!(
+        run.code, code,
+        "expected exit code {code}\nstdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    for output in [&run.stdout, &run.stderr] {
+        assert!(!output.contains("panicked"), "tmk panicked:\n{output}");
+        assert!(!output.contains("RUST_BACKTRACE"), "tmk panicked:\n{output}");
+    }
+}
+
 /// A project in a temporary directory, building into its own schema.
 pub struct TestProject {
     pub dir: tempfile::TempDir,
