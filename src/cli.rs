@@ -41,6 +41,12 @@ pub enum Command {
     Test(RunArgs),
     /// Run the selected snapshots (SCD type 2 history tables).
     Snapshot(RunArgs),
+    /// Source commands (`tmk source freshness`).
+    Source {
+        /// What to do with the sources.
+        #[command(subcommand)]
+        command: SourceCommand,
+    },
     /// Render the selected nodes to SQL under target/compiled (no database needed).
     Compile(CompileArgs),
     /// List the selected nodes.
@@ -97,6 +103,14 @@ pub enum IndirectSelectionArg {
     Buildable,
     /// No tests unless selected directly.
     Empty,
+}
+
+/// `tmk source ...`.
+#[derive(Debug, Subcommand)]
+pub enum SourceCommand {
+    /// Check how fresh the selected sources are (`loaded_at_field` against `freshness`
+    /// thresholds); writes target/sources.json; exit code 1 when one is stale.
+    Freshness(RunArgs),
 }
 
 /// Options of build, run, seed and test.

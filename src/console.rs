@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::compile::Manifest;
 use crate::error::Error;
 use crate::execute::{NodeResult, Reporter, Status};
+use crate::plan::StepAction;
 
 /// Output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -131,10 +132,13 @@ impl Console {
                 _ => self.paint("Error", "31"),
             };
             self.out("");
+            let name = match &node.source_name {
+                Some(source) => format!("{source}.{}", node.name),
+                None => node.name.clone(),
+            };
             self.out(&format!(
-                "{heading} in {} {} ({})",
+                "{heading} in {} {name} ({})",
                 node.resource_type.as_str(),
-                node.name,
                 node.path
             ));
             match &result.error {
@@ -224,11 +228,17 @@ impl Reporter for Console {
         let detail = match result.status {
             Status::Skipped | Status::Cancelled => word.to_string(),
             Status::Error => "ERROR".to_string(),
+            _ if result.action == StepAction::Freshness => {
+                result.message.split(';').next().unwrap_or_default().to_string()
+            }
             Status::Fail | Status::Warn => format!("{word} {}", result.failures.unwrap_or(0)),
             _ if result.message.is_empty() => word.to_string(),
             _ => result.message.split(';').next().unwrap_or_default().to_string(),
         };
-        let name = format!("{} {}", result.action.describe(), node.name);
+        let name = match &node.source_name {
+            Some(source) => format!("{} {source}.{}", result.action.describe(), node.name),
+            None => format!("{} {}", result.action.describe(), node.name),
+        };
         let dots = ".".repeat(WIDTH.saturating_sub(name.chars().count()).max(3));
         let width = total.to_string().len();
         let retried = match result.retries {

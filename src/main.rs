@@ -6,7 +6,7 @@
 
 use clap::Parser;
 
-use tmk::cli::{Cli, Command};
+use tmk::cli::{Cli, Command, SourceCommand};
 use tmk::commands;
 use tmk::console::Console;
 use tmk::plan::PlanKind;
@@ -30,6 +30,9 @@ fn main() {
             Command::Seed(args) => commands::build::run(args, PlanKind::Seed, &console).await,
             Command::Test(args) => commands::build::run(args, PlanKind::Test, &console).await,
             Command::Snapshot(args) => commands::build::run(args, PlanKind::Snapshot, &console).await,
+            Command::Source {
+                command: SourceCommand::Freshness(args),
+            } => commands::build::run(args, PlanKind::Freshness, &console).await,
             Command::Compile(args) => commands::compile::run(args, &console).await,
             Command::Ls(args) => commands::ls::run(args, &console),
             Command::Debug(args) => commands::debug::run(args, &console).await,

@@ -1,11 +1,13 @@
 //! Artifacts in the target directory, in dbt's published shapes so existing tools read them:
-//! `manifest.json` (schema v12), `run_results.json` (v6), and the SQL files under `compiled/`
+//! `manifest.json` (schema v12), `run_results.json` (v6), `sources.json` (v3, freshness), and
+//! the SQL files under `compiled/`
 //! and `run/`. Maps are written in sorted order so the files are deterministic. Reads the
 //! manifest and results; changes nothing else. It must not speak SQL or print, and writes
 //! only through `fs`.
 
 mod manifest;
 mod run_results;
+mod sources;
 
 use std::path::Path;
 
@@ -15,6 +17,7 @@ use crate::execute::NodeResult;
 
 pub use manifest::manifest_bytes;
 pub use run_results::run_results_json;
+pub use sources::sources_json;
 
 /// dbt version tmk reports in artifacts (the dbt behaviour it matches).
 pub const DBT_VERSION: &str = "1.10.0";

@@ -22,13 +22,23 @@ use crate::compile::{CompileEnvironment, Manifest};
 use crate::console::Console;
 use crate::error::{Error, ErrorKind, Result};
 use crate::execute::{self, Cancel, ExecuteOptions, NodeResult, Status};
-use crate::plan::{Plan, PlanKind};
+use crate::plan::{Plan, PlanKind, StepAction};
 
 /// The exit code of a run cancelled by Ctrl-C (128 + SIGINT, as shells report it).
 pub const CANCELLED_EXIT_CODE: i32 = 130;
 
 /// Run `kind` with `args`; returns the exit code.
 pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i32> {
+    let every_source;
+    let args = if kind == PlanKind::Freshness && args.selection.select.is_empty() {
+        // `tmk source freshness` checks every source unless told otherwise.
+        let mut all = args.clone();
+        all.selection.select = vec!["source:*".to_string()];
+        every_source = all;
+        &every_source
+    } else {
+        args
+    };
     let started = Instant::now();
     let mut session = session::load(&args.project, console)?;
     let selected = session::select(&session.manifest, &args.selection)?;
@@ -43,11 +53,12 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         return Ok(0);
     }
     let postgres = super::connect(&mut session, console, threads + 1).await?;
-    // One run per target at a time; tests only read, so a plan of tests alone does not wait.
+    // One run per target at a time; tests and freshness checks only read, so a plan of them
+    // alone does not wait.
     let changes_target = plan
         .steps
         .iter()
-        .any(|step| step.action != crate::plan::StepAction::Test);
+        .any(|step| !matches!(step.action, StepAction::Test | StepAction::Freshness));
     let run_lock = if changes_target {
         Some(
             postgres
@@ -63,6 +74,7 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         PlanKind::Seed => "seed",
         PlanKind::Test => "test",
         PlanKind::Snapshot => "snapshot",
+        PlanKind::Freshness => "source freshness",
     };
     // From here on Ctrl-C cancels the run (and the run is recorded) instead of ending tmk.
     let (cancel, ctrl_c) = Cancel::on_ctrl_c(postgres.clone());
@@ -138,6 +150,10 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         "run_results.json",
         &artifacts::run_results_json(&manifest, &results, elapsed, recorded_args),
     )?;
+    if kind == PlanKind::Freshness {
+        let sources = artifacts::sources_json(&manifest, &results, elapsed);
+        artifacts::write_json(&target_dir, "sources.json", &sources)?;
+    }
     console.summary(&manifest, &results, elapsed);
     if cancelled {
         console.cancelled();

@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod ephemeral;
+pub mod freshness;
 pub mod generic_tests;
 pub mod jinja;
 pub mod microbatch;

@@ -223,6 +223,8 @@ pub struct Node {
     pub snapshot: Option<Arc<crate::compile::snapshot::SnapshotSpec>>,
     /// For microbatch incremental models: the validated batch settings.
     pub microbatch: Option<Arc<crate::compile::microbatch::MicrobatchSpec>>,
+    /// For source tables with freshness thresholds: the validated freshness settings.
+    pub freshness: Option<Arc<crate::compile::freshness::FreshnessSpec>>,
 }
 
 impl Node {

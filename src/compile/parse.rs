@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::config::{self, ConfigExt, ConfigMap};
+use super::freshness;
 use super::generic_tests::{self, GenericTest, TestTarget};
 use super::jinja::context::{Captured, Lookup, RefTarget, RenderContext, TargetInfo};
 use super::jinja::macros::MacroModule;
@@ -647,6 +648,23 @@ impl<'p> Parser<'p> {
                         identifier: table.identifier.clone().unwrap_or_else(|| table_name.clone()),
                     });
                     node.columns = self.columns(&table.columns)?;
+                    let loaded_at_field = table
+                        .loaded_at_field
+                        .as_deref()
+                        .or(source.loaded_at_field.as_deref());
+                    node.freshness = freshness::resolve(
+                        source.freshness.as_ref(),
+                        table.freshness.as_ref(),
+                        loaded_at_field,
+                    )
+                    .map_err(|error| {
+                        let pos = error.pos.unwrap_or_else(|| pos_of(&table.name));
+                        file.source.error(
+                            pos,
+                            format!("source `{source_name}.{table_name}`: {}", error.message),
+                        )
+                    })?
+                    .map(Arc::new);
                     finish_config(&mut node);
                     drafts.push(Draft {
                         node,
@@ -695,6 +713,7 @@ impl<'p> Parser<'p> {
             compile_error: None,
             snapshot: None,
             microbatch: None,
+            freshness: None,
         }
     }
 

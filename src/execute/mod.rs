@@ -92,6 +92,8 @@ pub struct NodeResult {
     pub thread_id: usize,
     /// SQL compiled just before the run (nodes whose Jinja queries the database).
     pub compiled_sql: Option<String>,
+    /// What a source freshness check read.
+    pub freshness: Option<crate::adapter::postgres::FreshnessReading>,
 }
 
 /// Receives progress as the run goes (implemented by the console).

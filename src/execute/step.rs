@@ -10,11 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Cancel, NodeResult, Status, seconds_since};
+use crate::adapter::postgres::FreshnessReading;
 use crate::adapter::postgres::{
     BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, OnSchemaChange, Postgres, RelationKind,
     SqlOrigin, WatermarkColumn,
 };
 use crate::compile::config::ConfigExt;
+use crate::compile::freshness::Freshness;
 use crate::compile::node::{Materialization, Node, Relation};
 use crate::compile::{CompileEnvironment, Manifest};
 use crate::error::{Error, ErrorKind, Result, SourceLocation};
@@ -38,6 +40,7 @@ pub fn unfinished(step: &Step, status: Status, message: &str) -> NodeResult {
         statements: Vec::new(),
         thread_id: 0,
         compiled_sql: None,
+        freshness: None,
     }
 }
 
@@ -101,6 +104,7 @@ pub async fn run_step(
         statements: Vec::new(),
         thread_id,
         compiled_sql: deferred.and_then(Result::ok),
+        freshness: None,
     };
     match outcome {
         Ok(done) => {
@@ -109,6 +113,7 @@ pub async fn run_step(
             result.rows_affected = done.rows_affected;
             result.failures = done.failures;
             result.statements = done.statements;
+            result.freshness = done.freshness;
         }
         Err(error) => {
             let error = match &retried {
@@ -142,6 +147,7 @@ async fn run_action(
         StepAction::Seed => load_seed(manifest, postgres, node, step.full_refresh).await,
         StepAction::Test => run_test(manifest, postgres, node, sql).await,
         StepAction::Snapshot => run_snapshot(manifest, postgres, step, sql, environment).await,
+        StepAction::Freshness => check_freshness(postgres, node).await,
     }
 }
 
@@ -151,6 +157,7 @@ struct Done {
     rows_affected: Option<u64>,
     failures: Option<i64>,
     statements: Vec<String>,
+    freshness: Option<FreshnessReading>,
 }
 
 /// The SQL compiled before the run; seeds have none and need none.
@@ -229,6 +236,44 @@ fn relation_of(node: &Node) -> Result<&Relation> {
     })
 }
 
+/// Check a source table's freshness: pass, warn, or fail (stale: its descendants are skipped).
+async fn check_freshness(postgres: &Postgres, node: &Node) -> Result<Done> {
+    let spec = node.freshness.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Compilation,
+            format!("source `{}` has no freshness settings", node.unique_id),
+        )
+    })?;
+    let reading = postgres.check_freshness(relation_of(node)?, spec).await?;
+    let (status, word) = match spec.judge(reading.age_seconds) {
+        Freshness::Pass => (Status::Pass, "PASS"),
+        Freshness::Warn => (Status::Warn, "WARN"),
+        Freshness::Stale => (Status::Fail, "ERROR STALE"),
+    };
+    let age = match reading.age_seconds {
+        Some(seconds) => format!("newest row {} old", human_age(seconds)),
+        None => "no rows".to_string(),
+    };
+    Ok(Done {
+        status,
+        message: format!("{word}: {age}; {}", spec.criteria()),
+        rows_affected: None,
+        failures: None,
+        statements: Vec::new(),
+        freshness: Some(reading),
+    })
+}
+
+/// `42 s`, `5.0 min`, `3.5 h`, `2.0 days`.
+fn human_age(seconds: f64) -> String {
+    match seconds {
+        s if s < 60.0 => format!("{s:.0} s"),
+        s if s < 3600.0 => format!("{:.1} min", s / 60.0),
+        s if s < 86400.0 => format!("{:.1} h", s / 3600.0),
+        s => format!("{:.1} days", s / 86400.0),
+    }
+}
+
 async fn run_snapshot(
     manifest: &Arc<Manifest>,
     postgres: &Postgres,
@@ -263,6 +308,7 @@ async fn run_snapshot(
         rows_affected: outcome.rows_affected,
         failures: None,
         statements: outcome.statements,
+        freshness: None,
     })
 }
 
@@ -405,6 +451,7 @@ fn done(outcome: BuildOutcome, verb: &str) -> Done {
         rows_affected: outcome.rows_affected,
         failures: None,
         statements: outcome.statements,
+        freshness: None,
     }
 }
 
@@ -438,6 +485,7 @@ async fn load_seed(
         rows_affected: outcome.rows_affected,
         failures: None,
         statements: outcome.statements,
+        freshness: None,
     })
 }
 
@@ -517,5 +565,6 @@ async fn run_test(manifest: &Manifest, postgres: &Postgres, node: &Node, sql: &s
         rows_affected: None,
         failures: Some(outcome.failures),
         statements: Vec::new(),
+        freshness: None,
     })
 }

@@ -23,6 +23,8 @@ pub enum PlanKind {
     Test,
     /// Snapshots only.
     Snapshot,
+    /// Source freshness checks only (`tmk source freshness`).
+    Freshness,
 }
 
 /// What a step does.
@@ -36,6 +38,8 @@ pub enum StepAction {
     Snapshot,
     /// Run a data test.
     Test,
+    /// Check a source table's freshness.
+    Freshness,
 }
 
 impl StepAction {
@@ -46,6 +50,7 @@ impl StepAction {
             StepAction::Seed => "seed",
             StepAction::Snapshot => "snapshot",
             StepAction::Test => "test",
+            StepAction::Freshness => "freshness",
         }
     }
 }
@@ -76,6 +81,22 @@ impl Plan {
         let mut is_selected = vec![false; manifest.nodes.len()];
         for &index in selected {
             is_selected[index] = true;
+        }
+        if kind == PlanKind::Build {
+            // A build checks the freshness of the sources its models and snapshots read first.
+            for &index in selected {
+                if !matches!(
+                    manifest.nodes[index].resource_type,
+                    ResourceType::Model | ResourceType::Snapshot
+                ) {
+                    continue;
+                }
+                for &parent in &manifest.nodes[index].depends_on {
+                    if manifest.nodes[parent].freshness.is_some() {
+                        is_selected[parent] = true;
+                    }
+                }
+            }
         }
         let planned: Vec<(usize, StepAction)> = manifest
             .dag
@@ -152,6 +173,7 @@ fn action_for(manifest: &Manifest, index: usize, kind: PlanKind) -> Option<StepA
         ResourceType::Seed => StepAction::Seed,
         ResourceType::Snapshot => StepAction::Snapshot,
         ResourceType::Test => StepAction::Test,
+        ResourceType::Source if node.freshness.is_some() => StepAction::Freshness,
         ResourceType::Model if node.is_buildable() => StepAction::Model(node.materialized),
         _ => return None,
     };
@@ -161,6 +183,7 @@ fn action_for(manifest: &Manifest, index: usize, kind: PlanKind) -> Option<StepA
         PlanKind::Seed => action == StepAction::Seed,
         PlanKind::Test => action == StepAction::Test,
         PlanKind::Snapshot => action == StepAction::Snapshot,
+        PlanKind::Freshness => action == StepAction::Freshness,
     };
     wanted.then_some(action)
 }

@@ -8,6 +8,7 @@
 mod audit;
 mod catalog;
 mod dependents;
+mod freshness;
 mod jinja_database;
 mod materialize;
 mod materialized_view;
@@ -28,6 +29,7 @@ use crate::project::profile::PostgresTarget;
 
 pub use audit::{Audit, NodeRun, RunRecord, RunStatus};
 pub use catalog::ExistingRelations;
+pub use freshness::FreshnessReading;
 pub use jinja_database::JinjaPostgres;
 pub use materialize::{
     BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, RelationKind, TestOutcome,
