@@ -64,7 +64,7 @@ fn source_freshness_judges_each_table_and_writes_sources_json() {
             .into_iter()
             .flatten()
             .find(|result| result["unique_id"] == format!("source.demo.app.{table}"))
-            .map(|result| result.clone())
+            .cloned()
             .unwrap_or_else(|| panic!("no result for {table}"))
     };
     assert_eq!(status("fresh")["status"], "pass");
