@@ -244,7 +244,6 @@ fn check_supported(config: &ConfigMap) -> std::result::Result<(), String> {
         "sql_header",
         "persist_docs",
         "store_failures",
-        "contract",
     ] {
         if let Some(value) = config.get(key)
             && is_set(value)

@@ -8,6 +8,7 @@
 //! plan or run anything.
 
 pub mod config;
+pub mod contract;
 pub mod ephemeral;
 pub mod freshness;
 pub mod generic_tests;

@@ -225,6 +225,8 @@ pub struct Node {
     pub microbatch: Option<Arc<crate::compile::microbatch::MicrobatchSpec>>,
     /// For source tables with freshness thresholds: the validated freshness settings.
     pub freshness: Option<Arc<crate::compile::freshness::FreshnessSpec>>,
+    /// For models with an enforced contract: the declared columns and constraints.
+    pub contract: Option<Arc<crate::compile::contract::Contract>>,
 }
 
 impl Node {

@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use super::config::{self, ConfigExt, ConfigMap};
+use super::contract::{Contract, ForeignTarget, foreign_target};
 use super::freshness;
 use super::generic_tests::{self, GenericTest, TestTarget};
 use super::jinja::context::{Captured, Lookup, RefTarget, RenderContext, TargetInfo};
@@ -488,14 +489,50 @@ impl<'p> Parser<'p> {
             })?;
             node.microbatch = Some(Arc::new(spec));
         }
+        let enforced = node
+            .config
+            .get("contract")
+            .and_then(|contract| contract.get("enforced"))
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false);
+        if enforced {
+            let Some((file, raw, pos)) = properties else {
+                let offset = text.find("contract").unwrap_or(0);
+                return Err(source_file
+                    .error(
+                        blocks::position(&text, offset),
+                        format!("model `{name}` enforces a contract but declares no columns"),
+                    )
+                    .hint(
+                        "describe the model in a properties file with its `columns`, each with a `data_type`",
+                    ));
+            };
+            let contract = Contract::from_properties(raw, *pos)
+                .map_err(|error| file.error(error.pos, format!("model `{name}`: {}", error.message)))?;
+            node.contract = Some(Arc::new(contract));
+        }
+        let mut refs: Vec<(String, Option<String>)> = captured
+            .refs
+            .into_iter()
+            .map(|call| (call.name, call.package))
+            .collect();
+        let mut sources = captured.sources;
+        // A foreign key to another model makes it a parent: it must exist first.
+        for target in node
+            .contract
+            .iter()
+            .flat_map(|contract| contract.foreign_targets())
+        {
+            match foreign_target(target) {
+                ForeignTarget::Ref(name) => refs.push((name.to_string(), None)),
+                ForeignTarget::Source(source, table) => sources.push((source.to_string(), table.to_string())),
+                ForeignTarget::Written(_) => {}
+            }
+        }
         Ok(Draft {
             node,
-            refs: captured
-                .refs
-                .into_iter()
-                .map(|call| (call.name, call.package))
-                .collect(),
-            sources: captured.sources,
+            refs,
+            sources,
             source_file: Some(source_file),
         })
     }
@@ -714,6 +751,7 @@ impl<'p> Parser<'p> {
             snapshot: None,
             microbatch: None,
             freshness: None,
+            contract: None,
         }
     }
 

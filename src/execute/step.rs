@@ -10,12 +10,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{Cancel, NodeResult, Status, seconds_since};
-use crate::adapter::postgres::FreshnessReading;
 use crate::adapter::postgres::{
     BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, OnSchemaChange, Postgres, RelationKind,
     SqlOrigin, WatermarkColumn,
 };
+use crate::adapter::postgres::{EnforcedContract, FreshnessReading};
 use crate::compile::config::ConfigExt;
+use crate::compile::contract::{ForeignTarget, foreign_target};
 use crate::compile::freshness::Freshness;
 use crate::compile::node::{Materialization, Node, Relation};
 use crate::compile::{CompileEnvironment, Manifest};
@@ -226,6 +227,42 @@ fn origin(manifest: &Manifest, node: &Node, sql: &str) -> SqlOrigin {
     }
 }
 
+/// A model's enforced contract with its foreign keys' targets resolved to relations.
+fn enforced_contract(manifest: &Manifest, node: &Node) -> Result<Option<EnforcedContract>> {
+    let Some(contract) = &node.contract else {
+        return Ok(None);
+    };
+    let resolve = |to: &str| match foreign_target(to) {
+        ForeignTarget::Ref(name) => manifest
+            .lookup
+            .refs
+            .get(name)?
+            .relation
+            .as_ref()
+            .map(Relation::render),
+        ForeignTarget::Source(source, table) => manifest
+            .lookup
+            .sources
+            .get(&(source.to_string(), table.to_string()))
+            .map(Relation::render),
+        ForeignTarget::Written(table) => Some(table.to_string()),
+    };
+    let definition = contract.table_definition(resolve).map_err(|message| {
+        Error::new(
+            ErrorKind::Compilation,
+            format!("model `{}`: {message}", node.name),
+        )
+    })?;
+    Ok(Some(EnforcedContract {
+        definition,
+        columns: contract
+            .columns
+            .iter()
+            .map(|column| (column.name.clone(), column.data_type.clone()))
+            .collect(),
+    }))
+}
+
 /// The relation a node builds (every model, seed and snapshot has one after parsing).
 fn relation_of(node: &Node) -> Result<&Relation> {
     node.relation.as_ref().ok_or_else(|| {
@@ -299,6 +336,7 @@ async fn run_snapshot(
         pre_hooks: &pre_hooks,
         post_hooks: &post_hooks,
         watermark: None,
+        contract: None,
     };
     let outcome = postgres.run_snapshot(&request, spec).await?;
     let verb = if request.known_absent { "SELECT" } else { "INSERT" };
@@ -324,6 +362,7 @@ async fn build_model(
     let relation = relation_of(node)?;
     let origin = origin(manifest, node, sql);
     let (pre_hooks, post_hooks) = render_hooks(manifest, step.node, environment).await?;
+    let contract = enforced_contract(manifest, node)?;
     let request = BuildRequest {
         relation,
         sql,
@@ -332,6 +371,7 @@ async fn build_model(
         known_absent: !environment.existing.contains_key(relation),
         pre_hooks: &pre_hooks,
         post_hooks: &post_hooks,
+        contract: contract.as_ref(),
         watermark: node.config.text("watermark").map(|column| WatermarkColumn {
             relation,
             model: &node.unique_id,

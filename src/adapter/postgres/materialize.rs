@@ -7,6 +7,7 @@
 
 use sqlx::{PgConnection, Row};
 
+use super::contract::{self, EnforcedContract};
 use super::dependents;
 use super::schema_change::{self, OnSchemaChange};
 use super::watermark::{self, WatermarkColumn};
@@ -54,6 +55,8 @@ pub struct BuildRequest<'a> {
     pub post_hooks: &'a [String],
     /// The model's watermark, moved in the transaction that commits its rows.
     pub watermark: Option<WatermarkColumn<'a>>,
+    /// The model's enforced contract: its query is checked against it before anything changes.
+    pub contract: Option<&'a EnforcedContract>,
 }
 
 /// How an incremental model adds its rows to the existing table (dbt's strategies).
@@ -244,7 +247,9 @@ impl Postgres {
         request: &BuildRequest<'_>,
         kind: RelationKind,
     ) -> Result<BuildOutcome> {
+        // With a contract the query is checked first and the table declared: the careful way.
         if request.known_absent
+            && request.contract.is_none()
             && let Some(outcome) = self.create_new(request, kind).await?
         {
             return Ok(outcome);
@@ -260,14 +265,51 @@ impl Postgres {
         let mut build = self.begin().await?;
         run_all(&mut build, request.pre_hooks, &mut outcome).await?;
         drop_if_exists(&mut build, &temporary, &mut outcome).await?;
-        let rows = run(
-            &mut build,
-            &create,
-            Some(request.origin),
-            create_prefix.chars().count(),
-            &mut outcome,
-        )
-        .await?;
+        let rows = match request.contract {
+            Some(enforced) => {
+                let shape =
+                    contract::query_shape(&mut build, request.sql, request.origin, &mut outcome).await?;
+                contract::check(&mut build, shape, enforced, &mut outcome).await?;
+                if kind == RelationKind::View {
+                    run(
+                        &mut build,
+                        &create,
+                        Some(request.origin),
+                        create_prefix.chars().count(),
+                        &mut outcome,
+                    )
+                    .await?
+                } else {
+                    // The declared table, so PostgreSQL enforces the constraints on every row.
+                    let table = format!("create table {} {}", temporary.render(), enforced.definition);
+                    run(&mut build, &table, None, 0, &mut outcome).await?;
+                    let columns = enforced.column_list();
+                    let prefix = format!(
+                        "insert into {} ({columns})\nselect {columns} from (\n",
+                        temporary.render()
+                    );
+                    let insert = format!("{prefix}{}\n) as model_subq", request.sql);
+                    run(
+                        &mut build,
+                        &insert,
+                        Some(request.origin),
+                        prefix.chars().count(),
+                        &mut outcome,
+                    )
+                    .await?
+                }
+            }
+            None => {
+                run(
+                    &mut build,
+                    &create,
+                    Some(request.origin),
+                    create_prefix.chars().count(),
+                    &mut outcome,
+                )
+                .await?
+            }
+        };
         if kind != RelationKind::View {
             // `create table as` reports its row count in the command tag: no extra scan.
             outcome.rows_affected = Some(rows);
@@ -383,6 +425,9 @@ impl Postgres {
             &mut outcome,
         )
         .await?;
+        if let Some(enforced) = request.contract {
+            contract::check(&mut transaction, &staging, enforced, &mut outcome).await?;
+        }
         let columns = schema_change::apply(
             &mut transaction,
             relation,

@@ -7,6 +7,7 @@
 
 mod audit;
 mod catalog;
+mod contract;
 mod dependents;
 mod freshness;
 mod jinja_database;
@@ -29,6 +30,7 @@ use crate::project::profile::PostgresTarget;
 
 pub use audit::{Audit, NodeRun, RunRecord, RunStatus};
 pub use catalog::ExistingRelations;
+pub use contract::EnforcedContract;
 pub use freshness::FreshnessReading;
 pub use jinja_database::JinjaPostgres;
 pub use materialize::{
