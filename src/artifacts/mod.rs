@@ -1,10 +1,11 @@
 //! Artifacts in the target directory, in dbt's published shapes so existing tools read them:
-//! `manifest.json` (schema v12), `run_results.json` (v6), `sources.json` (v3, freshness), and
-//! the SQL files under `compiled/`
+//! `manifest.json` (schema v12), `run_results.json` (v6), `sources.json` (v3, freshness), the
+//! data-quality report (`dq_report.json`, `dq_report.html`), and the SQL files under `compiled/`
 //! and `run/`. Maps are written in sorted order so the files are deterministic. Reads the
 //! manifest and results; changes nothing else. It must not speak SQL or print, and writes
 //! only through `fs`.
 
+mod dq_report;
 mod manifest;
 mod run_results;
 mod sources;
@@ -15,6 +16,7 @@ use crate::compile::Manifest;
 use crate::error::Result;
 use crate::execute::NodeResult;
 
+pub use dq_report::{DqInputs, dq_report_html, dq_report_json};
 pub use manifest::manifest_bytes;
 pub use run_results::run_results_json;
 pub use sources::sources_json;
@@ -101,6 +103,11 @@ fn format_time(time: &chrono::DateTime<chrono::Utc>) -> String {
 /// Write a JSON artifact.
 pub fn write_json(target_dir: &Path, name: &str, value: &serde_json::Value) -> Result<()> {
     let text = serde_json::to_string(value).unwrap_or_else(|_| "{}".to_string());
+    crate::fs::write(&target_dir.join(name), text)
+}
+
+/// Write a text artifact (the DQ report's page).
+pub fn write_text(target_dir: &Path, name: &str, text: &str) -> Result<()> {
     crate::fs::write(&target_dir.join(name), text)
 }
 

@@ -107,6 +107,11 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         Err(_) => RunStatus::Error,
     };
     let recorded = audit.finish(status).await;
+    // After the audit trail is written, so the report's trends include this run.
+    let quality = match &ran {
+        Ok(ran) => super::dq::gather(&postgres, &ran.manifest, &ran.results).await,
+        Err(_) => None,
+    };
     if let Some(run_lock) = run_lock {
         run_lock.release().await;
     }
@@ -150,6 +155,12 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         "run_results.json",
         &artifacts::run_results_json(&manifest, &results, elapsed, recorded_args),
     )?;
+    if let Some((history, samples)) = &quality {
+        let inputs = artifacts::DqInputs { history, samples };
+        let report = artifacts::dq_report_json(&manifest, &results, &inputs);
+        artifacts::write_json(&target_dir, "dq_report.json", &report)?;
+        artifacts::write_text(&target_dir, "dq_report.html", &artifacts::dq_report_html(&report))?;
+    }
     if kind == PlanKind::Freshness {
         let sources = artifacts::sources_json(&manifest, &results, elapsed);
         artifacts::write_json(&target_dir, "sources.json", &sources)?;

@@ -6,6 +6,7 @@ pub mod build;
 pub mod clean;
 pub mod compile;
 pub mod debug;
+pub mod dq;
 pub mod ls;
 pub mod run_audit;
 pub mod session;

@@ -83,5 +83,6 @@ fn node_run(manifest: &Manifest, result: &NodeResult) -> NodeRun {
         rows_affected: result.rows_affected.and_then(|rows| i64::try_from(rows).ok()),
         retries: i32::try_from(result.retries).unwrap_or(i32::MAX),
         error_message,
+        failures: result.failures,
     }
 }

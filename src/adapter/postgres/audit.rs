@@ -56,6 +56,8 @@ pub struct NodeRun {
     pub retries: i32,
     /// Why it did not succeed (the database's message), None when it did.
     pub error_message: Option<String>,
+    /// For tests: failing rows (also kept in `tmk_meta.test_results`).
+    pub failures: Option<i64>,
 }
 
 /// How a run ended.
@@ -178,10 +180,18 @@ async fn write_nodes(
 
 /// One insert for a batch of nodes.
 async fn insert_nodes(connection: &mut PgConnection, run_id: &str, nodes: &[NodeRun]) -> Result<()> {
-    let insert = "insert into tmk_meta.node_runs (run_id, unique_id, resource_type, materialization, \
+    // One statement: the node rows, and the tests' rows in `test_results`.
+    let insert = "with batch as (select * from unnest($2::text[], $3::text[], $4::text[], $5::text[], \
+                  $6::timestamptz[], $7::float8[], $8::int8[], $9::int4[], $10::text[], $11::int8[]) \
+                  as node(unique_id, resource_type, materialization, status, started_at, duration_seconds, \
+                  rows_affected, retries, error_message, failures)), \
+                  nodes as (insert into tmk_meta.node_runs (run_id, unique_id, resource_type, materialization, \
                   status, started_at, duration_seconds, rows_affected, retries, error_message) \
-                  select $1, * from unnest($2::text[], $3::text[], $4::text[], $5::text[], \
-                  $6::timestamptz[], $7::float8[], $8::int8[], $9::int4[], $10::text[])";
+                  select $1, unique_id, resource_type, materialization, status, started_at, duration_seconds, \
+                  rows_affected, retries, error_message from batch) \
+                  insert into tmk_meta.test_results (run_id, unique_id, status, failures, duration_seconds, recorded_at) \
+                  select $1, unique_id, status, failures, duration_seconds, started_at from batch \
+                  where resource_type = 'test'";
     let column = |field: fn(&NodeRun) -> String| nodes.iter().map(field).collect::<Vec<String>>();
     sqlx::query(insert)
         .bind(run_id)
@@ -199,8 +209,62 @@ async fn insert_nodes(connection: &mut PgConnection, run_id: &str, nodes: &[Node
                 .map(|node| node.error_message.clone())
                 .collect::<Vec<_>>(),
         )
+        .bind(nodes.iter().map(|node| node.failures).collect::<Vec<_>>())
         .execute(connection)
         .await
         .map_err(|error| statement_error(&error, insert, None, 0))?;
     Ok(())
+}
+
+/// One earlier result of a test, from `tmk_meta.test_results`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TestHistoryEntry {
+    /// When it ran (ISO 8601).
+    pub recorded_at: String,
+    /// `pass`, `warn`, `fail`, `error`, ...
+    pub status: String,
+    /// Failing rows, when counted.
+    pub failures: Option<i64>,
+}
+
+impl Postgres {
+    /// The last `runs` results on this target of each test in `unique_ids`, newest first
+    /// (empty when the history table does not exist yet).
+    pub async fn test_history(
+        &self,
+        unique_ids: &[String],
+        runs: i64,
+    ) -> Result<std::collections::HashMap<String, Vec<TestHistoryEntry>>> {
+        // Runs of this target only: another target's tests share the unique ids.
+        let sql = "select unique_id, to_char(recorded_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), status, failures \
+                   from (select result.*, row_number() over (partition by unique_id order by recorded_at desc) as position \
+                         from tmk_meta.test_results result join tmk_meta.runs run using (run_id) \
+                         where unique_id = any($1) and run.target = $3 and run.target_schema = $4) recent \
+                   where position <= $2 \
+                   order by unique_id, recorded_at desc";
+        let present: (bool,) = sqlx::query_as("select to_regclass('tmk_meta.test_results') is not null")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|error| statement_error(&error, "select to_regclass(..)", None, 0))?;
+        let mut history: std::collections::HashMap<String, Vec<TestHistoryEntry>> = Default::default();
+        if !present.0 {
+            return Ok(history);
+        }
+        let rows: Vec<(String, String, String, Option<i64>)> = sqlx::query_as(sql)
+            .bind(unique_ids)
+            .bind(runs)
+            .bind(&self.target().name)
+            .bind(&self.target().schema)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|error| statement_error(&error, sql, None, 0))?;
+        for (unique_id, recorded_at, status, failures) in rows {
+            history.entry(unique_id).or_default().push(TestHistoryEntry {
+                recorded_at,
+                status,
+                failures,
+            });
+        }
+        Ok(history)
+    }
 }

@@ -1,6 +1,6 @@
 //! Schema `tmk_meta`: the tables tmk keeps about its own runs in the target database — `runs`
-//! and `node_runs` (the audit trail, written by `audit`) and `load_watermarks` (models'
-//! high-water marks, kept by `watermark`). It owns their definitions and creates them once,
+//! and `node_runs` (the audit trail, written by `audit`), `test_results` (each test's failures
+//! per run, for trends) and `load_watermarks` (models' high-water marks, kept by `watermark`). It owns their definitions and creates them once,
 //! concurrent runs taking turns; it must not write rows.
 
 use sqlx::{Connection, PgConnection};
@@ -45,12 +45,22 @@ create table if not exists tmk_meta.load_watermarks (
     value text not null,
     data_type text not null,
     updated_at timestamptz not null default now()
-);";
+);
+create table if not exists tmk_meta.test_results (
+    run_id text not null references tmk_meta.runs (run_id) on delete cascade,
+    unique_id text not null,
+    status text not null,
+    failures bigint,
+    duration_seconds double precision not null,
+    recorded_at timestamptz not null,
+    primary key (run_id, unique_id)
+);
+create index if not exists test_results_by_test on tmk_meta.test_results (unique_id, recorded_at desc);";
 
 /// Create schema `tmk_meta` and its tables unless they exist; concurrent runs take turns.
 pub(super) async fn ensure_tables(connection: &mut PgConnection) -> Result<()> {
     let exists = "select to_regclass('tmk_meta.runs') is not null and to_regclass('tmk_meta.node_runs') is not null \
-         and to_regclass('tmk_meta.load_watermarks') is not null";
+         and to_regclass('tmk_meta.load_watermarks') is not null and to_regclass('tmk_meta.test_results') is not null";
     let (present,): (bool,) = sqlx::query_as(exists)
         .fetch_one(&mut *connection)
         .await

@@ -28,7 +28,7 @@ use sqlx::{AssertSqlSafe, Connection, Executor, PgConnection};
 use crate::error::{Error, ErrorKind, Result, SourceLocation};
 use crate::project::profile::PostgresTarget;
 
-pub use audit::{Audit, NodeRun, RunRecord, RunStatus};
+pub use audit::{Audit, NodeRun, RunRecord, RunStatus, TestHistoryEntry};
 pub use catalog::ExistingRelations;
 pub use contract::EnforcedContract;
 pub use freshness::FreshnessReading;
