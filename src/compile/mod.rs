@@ -16,6 +16,7 @@ pub mod jinja;
 pub mod microbatch;
 pub mod node;
 mod parse;
+pub mod quarantine;
 pub mod snapshot;
 
 use crate::compile::jinja::context::FromSerde;

@@ -14,7 +14,7 @@ use crate::adapter::postgres::{
     BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, OnSchemaChange, Postgres, RelationKind,
     SqlOrigin, WatermarkColumn,
 };
-use crate::adapter::postgres::{EnforcedContract, FreshnessReading};
+use crate::adapter::postgres::{EnforcedContract, FreshnessReading, Quarantine};
 use crate::compile::config::ConfigExt;
 use crate::compile::contract::{ForeignTarget, foreign_target};
 use crate::compile::freshness::Freshness;
@@ -337,6 +337,7 @@ async fn run_snapshot(
         post_hooks: &post_hooks,
         watermark: None,
         contract: None,
+        quarantine: None,
     };
     let outcome = postgres.run_snapshot(&request, spec).await?;
     let verb = if request.known_absent { "SELECT" } else { "INSERT" };
@@ -363,6 +364,25 @@ async fn build_model(
     let origin = origin(manifest, node, sql);
     let (pre_hooks, post_hooks) = render_hooks(manifest, step.node, environment).await?;
     let contract = enforced_contract(manifest, node)?;
+    let quarantine = node.config.flag("quarantine", false).then(|| Quarantine {
+        checks: crate::compile::quarantine::checks(manifest, step.node),
+        run_id: crate::invocation::id(),
+    });
+    if quarantine.is_some()
+        && matches!(
+            materialization,
+            Materialization::View | Materialization::MaterializedView
+        )
+    {
+        return Err(Error::new(
+            ErrorKind::Compilation,
+            format!(
+                "model `{}` is a view: `quarantine` applies to table and incremental models",
+                node.name
+            ),
+        )
+        .at(SourceLocation::new(&node.path, 1, 1).with_text(node.raw_code.clone())));
+    }
     let request = BuildRequest {
         relation,
         sql,
@@ -372,6 +392,7 @@ async fn build_model(
         pre_hooks: &pre_hooks,
         post_hooks: &post_hooks,
         contract: contract.as_ref(),
+        quarantine: quarantine.as_ref(),
         watermark: node.config.text("watermark").map(|column| WatermarkColumn {
             relation,
             model: &node.unique_id,

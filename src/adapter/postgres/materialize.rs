@@ -9,6 +9,7 @@ use sqlx::{PgConnection, Row};
 
 use super::contract::{self, EnforcedContract};
 use super::dependents;
+use super::quarantine::{self, Quarantine};
 use super::schema_change::{self, OnSchemaChange};
 use super::watermark::{self, WatermarkColumn};
 use super::{Postgres, SqlOrigin, statement_error};
@@ -57,6 +58,8 @@ pub struct BuildRequest<'a> {
     pub watermark: Option<WatermarkColumn<'a>>,
     /// The model's enforced contract: its query is checked against it before anything changes.
     pub contract: Option<&'a EnforcedContract>,
+    /// The model's quarantine: failing rows move out before anything is swapped in or merged.
+    pub quarantine: Option<&'a Quarantine>,
 }
 
 /// How an incremental model adds its rows to the existing table (dbt's strategies).
@@ -250,6 +253,7 @@ impl Postgres {
         // With a contract the query is checked first and the table declared: the careful way.
         if request.known_absent
             && request.contract.is_none()
+            && request.quarantine.is_none()
             && let Some(outcome) = self.create_new(request, kind).await?
         {
             return Ok(outcome);
@@ -312,7 +316,20 @@ impl Postgres {
         };
         if kind != RelationKind::View {
             // `create table as` reports its row count in the command tag: no extra scan.
-            outcome.rows_affected = Some(rows);
+            let moved = match request.quarantine {
+                Some(quarantine) => {
+                    quarantine::apply(
+                        &mut build,
+                        request.relation,
+                        &temporary.render(),
+                        quarantine,
+                        &mut outcome,
+                    )
+                    .await?
+                }
+                None => 0,
+            };
+            outcome.rows_affected = Some(rows.saturating_sub(moved));
         }
         commit(build).await?;
         // 2. Swap it in: one short transaction that waits for its turn before it locks anything.
@@ -427,6 +444,9 @@ impl Postgres {
         .await?;
         if let Some(enforced) = request.contract {
             contract::check(&mut transaction, &staging, enforced, &mut outcome).await?;
+        }
+        if let Some(quarantine) = request.quarantine {
+            quarantine::apply(&mut transaction, relation, &staging, quarantine, &mut outcome).await?;
         }
         let columns = schema_change::apply(
             &mut transaction,

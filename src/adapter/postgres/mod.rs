@@ -14,6 +14,7 @@ mod jinja_database;
 mod materialize;
 mod materialized_view;
 mod meta;
+mod quarantine;
 mod run_lock;
 mod schema_change;
 mod snapshot;
@@ -36,6 +37,7 @@ pub use jinja_database::JinjaPostgres;
 pub use materialize::{
     BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, RelationKind, TestOutcome,
 };
+pub use quarantine::{Quarantine, quarantine_relation};
 pub use run_lock::RunLock;
 pub use schema_change::OnSchemaChange;
 pub use watermark::{WatermarkColumn, WatermarkedModel};
