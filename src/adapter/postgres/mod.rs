@@ -34,7 +34,7 @@ pub use contract::EnforcedContract;
 pub use freshness::FreshnessReading;
 pub use jinja_database::JinjaPostgres;
 pub use materialize::{
-    BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, RelationKind, TestOutcome,
+    BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, RelationKind, StoredFailures, TestOutcome,
 };
 pub use run_lock::RunLock;
 pub use schema_change::OnSchemaChange;
