@@ -151,7 +151,7 @@ where not exists (select 1 from {{ model }})
 {%- if min_value is none and max_value is none -%}
 {{ exceptions.raise_compiler_error("a row count test needs `min_value`, `max_value` or both") }}
 {%- endif -%}
-{%- set group_columns = (group_by or []) | join(", ") %}
+{%- set group_columns = (group_by if group_by is string else (group_by or []) | join(", ")) %}
 
 with grouped as (
     select
@@ -213,7 +213,7 @@ from exceptions
 {{ exceptions.raise_compiler_error("`interval` must be a number, not `" ~ interval ~ "`") }}
 {%- endif -%}
 {%- set threshold = "cast(now() + ((interval '1 " ~ datepart ~ "') * (" ~ (interval * -1) ~ ")) as " ~ ("date" if ignore_time_component else "timestamp") ~ ")" -%}
-{%- set group_columns = group_by_columns | join(", ") %}
+{%- set group_columns = (group_by_columns if group_by_columns is string else group_by_columns | join(", ")) %}
 
 with recency as (
     select
