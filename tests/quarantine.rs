@@ -1,5 +1,6 @@
 //! Quarantine against a real PostgreSQL: a model with `quarantine: true` moves the rows that
-//! fail its row-level tests (not_null, accepted_values, relationships) to
+//! fail its row-level tests (not_null, accepted_values, accepted_range, expression_is_true,
+//! relationships) to
 //! `<schema>_quarantine.<model>` with the failed check's name and run id, keeps the clean rows,
 //! and its tests then pass — one bad order line does not stop the load, and is not lost.
 
@@ -15,7 +16,12 @@ models:
     config: {quarantine: true}
     columns:
       - name: amount
-        data_tests: [not_null]
+        data_tests:
+          - not_null
+          - accepted_range:
+              arguments: {min_value: 0}
+          - expression_is_true:
+              arguments: {expression: \"< 1000\"}
       - name: status
         data_tests:
           - accepted_values:
@@ -33,7 +39,7 @@ fn project(name: &str, materialized: &str) -> TestProject {
             ("seeds/customers.csv", "id\n1\n2\n"),
             (
                 "seeds/raw_orders.csv",
-                "id,customer_id,status,amount\n1,1,paid,10\n2,2,new,\n3,9,paid,30\n4,1,lost,40\n5,2,paid,50\n",
+                "id,customer_id,status,amount\n1,1,paid,10\n2,2,new,\n3,9,paid,30\n4,1,lost,40\n5,2,paid,50\n6,1,paid,-5\n7,2,paid,5000\n",
             ),
             (
                 "models/orders.sql",
@@ -62,7 +68,7 @@ fn failing_rows_move_to_the_quarantine_table_and_the_tests_pass() {
     );
     assert_eq!(
         project.query(&quarantined),
-        "2|not_null_orders_amount\n3|relationships_orders_customer_id__id__ref_customers_\n4|accepted_values_orders_status__paid__new"
+        "2|not_null_orders_amount\n3|relationships_orders_customer_id__id__ref_customers_\n4|accepted_values_orders_status__paid__new\n6|accepted_range_orders_amount__0\n7|expression_is_true_orders_amount___1000"
     );
     assert!(run.stdout.contains("[SELECT 2 in"), "{}", run.stdout);
     // Each run records its own quarantined rows, with its run id.
@@ -72,7 +78,7 @@ fn failing_rows_move_to_the_quarantine_table_and_the_tests_pass() {
             "select count(distinct tmk_run_id), count(*) from {}_quarantine.orders",
             project.schema
         )),
-        "2|6"
+        "2|10"
     );
 }
 

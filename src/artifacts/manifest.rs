@@ -11,15 +11,13 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::compile::Manifest;
-use crate::compile::node::{Node, ResourceType, TestedRelation};
+use crate::compile::node::{AUDIT_SCHEMA, Node, ResourceType, TestedRelation};
 use crate::execute::NodeResult;
 
 /// Path tmk gives its built-in macros (they are dbt's `macro.dbt.*`).
 const BUILTIN_MACRO_PREFIX: &str = "<";
 /// Seeds larger than this are identified by path, not content (dbt's MAXIMUM_SEED_SIZE).
 const MAXIMUM_SEED_SIZE: usize = 1024 * 1024;
-/// The schema suffix of tests, when no `schema` config names another.
-const TEST_SCHEMA: &str = "dbt_test__audit";
 
 /// The manifest as compact JSON (as dbt writes it). Nodes are serialised one at a time, in
 /// parallel chunks, straight into the output: the whole document never exists as a JSON tree.
@@ -446,7 +444,7 @@ fn node_schema(manifest: &Manifest, node: &Node) -> String {
     }
     let custom = node.config.get("schema").and_then(Value::as_str);
     let custom = match node.resource_type {
-        ResourceType::Test => Some(custom.unwrap_or(TEST_SCHEMA)),
+        ResourceType::Test => Some(custom.unwrap_or(AUDIT_SCHEMA)),
         _ => custom,
     };
     match custom {
@@ -683,7 +681,7 @@ fn config_value<'a>(node: &'a Node, key: &str) -> Option<&'a Value> {
 fn implied_config(node: &Node, key: &str) -> Option<Value> {
     match (node.resource_type, key) {
         (_, "tags") => Some(json!(node.tags)),
-        (ResourceType::Test, "schema") => Some(json!(TEST_SCHEMA)),
+        (ResourceType::Test, "schema") => Some(json!(AUDIT_SCHEMA)),
         (ResourceType::Test, "alias") => hashed_test_alias(node).map(Value::from),
         _ => None,
     }

@@ -30,8 +30,9 @@ fn result_json(manifest: &Manifest, result: &NodeResult) -> Value {
     let node = &manifest.nodes[result.node];
     let is_seed = node.resource_type == ResourceType::Seed;
     let compiled_code = result.compiled_sql.as_ref().or(node.compiled_sql.as_ref());
+    // A test has a relation only when it stores its failures; dbt names it then.
     let relation_name = match node.resource_type {
-        ResourceType::Seed | ResourceType::Test => None,
+        ResourceType::Seed => None,
         _ => node.relation.as_ref().map(|relation| relation.render()),
     };
     let status = match result.status {

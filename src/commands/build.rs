@@ -18,6 +18,7 @@ use crate::adapter::postgres::{Audit, JinjaPostgres, Postgres, RunStatus, Waterm
 use crate::artifacts;
 use crate::cli::RunArgs;
 use crate::compile::microbatch::EventTimeWindow;
+use crate::compile::node::ResourceType;
 use crate::compile::{CompileEnvironment, Manifest};
 use crate::console::Console;
 use crate::error::{Error, ErrorKind, Result};
@@ -53,12 +54,15 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         return Ok(0);
     }
     let postgres = super::connect(&mut session, console, threads + 1).await?;
-    // One run per target at a time; tests and freshness checks only read, so a plan of them
-    // alone does not wait.
-    let changes_target = plan
-        .steps
-        .iter()
-        .any(|step| !matches!(step.action, StepAction::Test | StepAction::Freshness));
+    // One run per target at a time; tests (unless they store their failures) and freshness
+    // checks only read, so a plan of them alone does not wait.
+    let changes_target = plan.steps.iter().any(|step| match step.action {
+        StepAction::Test => {
+            crate::compile::config::store_failures_as(&session.manifest.nodes[step.node].config).is_some()
+        }
+        StepAction::Freshness => false,
+        _ => true,
+    });
     let run_lock = if changes_target {
         Some(
             postgres
@@ -205,9 +209,14 @@ impl RunContext<'_> {
     async fn run(&self, mut manifest: Manifest) -> Result<Ran> {
         let postgres = self.postgres;
         let planned: Vec<usize> = self.plan.steps.iter().map(|step| step.node).collect();
+        // The schemas of what is built, and the audit schemas of tests that store failures (the
+        // only tests with a relation).
         let mut schemas: Vec<String> = planned
             .iter()
-            .filter(|&&index| manifest.nodes[index].is_buildable())
+            .filter(|&&index| {
+                let node = &manifest.nodes[index];
+                node.is_buildable() || node.resource_type == ResourceType::Test
+            })
             .filter_map(|&index| {
                 manifest.nodes[index]
                     .relation

@@ -210,6 +210,24 @@ pub fn validate_values(config: &ConfigMap) -> std::result::Result<(), String> {
         ));
     }
     check_supported(config)?;
+    if let Some(value) = config.get("store_failures")
+        && !value.is_boolean()
+        && !value.is_null()
+    {
+        return Err(format!(
+            "`store_failures` must be true or false, not `{}`",
+            value_text(value)
+        ));
+    }
+    if let Some(value) = config.get("store_failures_as")
+        && !value.is_null()
+        && !matches!(value.as_str(), Some("ephemeral" | "table" | "view"))
+    {
+        return Err(format!(
+            "`store_failures_as` must be `ephemeral`, `table` or `view`, not `{}`",
+            value_text(value)
+        ));
+    }
     if let Some(value) = config.get("severity") {
         let severity = value.as_str().unwrap_or_default().to_ascii_lowercase();
         if severity != "warn" && severity != "error" {
@@ -238,13 +256,7 @@ fn check_supported(config: &ConfigMap) -> std::result::Result<(), String> {
         Value::String(text) => !text.is_empty(),
         _ => true,
     };
-    for key in [
-        "grants",
-        "indexes",
-        "sql_header",
-        "persist_docs",
-        "store_failures",
-    ] {
+    for key in ["grants", "indexes", "sql_header", "persist_docs"] {
         if let Some(value) = config.get(key)
             && is_set(value)
         {
@@ -352,6 +364,28 @@ fn classify(entry: &crate::project::yaml::YamlEntry) -> TreeKey<'_> {
     }
 }
 
+/// How a test keeps its failing rows in the audit schema.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreFailuresAs {
+    /// A table, replaced on every run.
+    Table,
+    /// A view of the test's query.
+    View,
+}
+
+/// Whether and how a test stores its failing rows: dbt's `store_failures_as` (`table`, `view`;
+/// `ephemeral` stores nothing) wins over `store_failures: true`, which stores a table.
+pub fn store_failures_as(config: &ConfigMap) -> Option<StoreFailuresAs> {
+    match config.text("store_failures_as") {
+        Some("table") => Some(StoreFailuresAs::Table),
+        Some("view") => Some(StoreFailuresAs::View),
+        Some(_) => None,
+        None => config
+            .flag("store_failures", false)
+            .then_some(StoreFailuresAs::Table),
+    }
+}
+
 /// Read a typed view of common keys.
 pub trait ConfigExt {
     /// A string value.
@@ -416,6 +450,31 @@ mod tests {
         assert!(validate_values(&map(json!({"on_schema_change": "sync"}))).is_err());
         assert!(validate_values(&map(json!({"incremental_strategy": "merge"}))).is_ok());
         assert!(validate_values(&map(json!({"incremental_strategy": "delete+insert"}))).is_ok());
+    }
+
+    #[test]
+    fn store_failures_as_wins_over_store_failures() {
+        let store = |value: Value| store_failures_as(&map(value));
+        assert_eq!(store(json!({})), None);
+        assert_eq!(store(json!({"store_failures": false})), None);
+        assert_eq!(
+            store(json!({"store_failures": true})),
+            Some(StoreFailuresAs::Table)
+        );
+        assert_eq!(
+            store(json!({"store_failures": false, "store_failures_as": "view"})),
+            Some(StoreFailuresAs::View)
+        );
+        assert_eq!(
+            store(json!({"store_failures": true, "store_failures_as": "ephemeral"})),
+            None
+        );
+        assert!(validate_values(&map(json!({"store_failures": true}))).is_ok());
+        assert!(validate_values(&map(json!({"store_failures": "yes"}))).is_err());
+        assert!(
+            validate_values(&map(json!({"store_failures_as": "incremental"})))
+                .is_err_and(|message| message.contains("`ephemeral`, `table` or `view`"))
+        );
     }
 
     #[test]

@@ -95,6 +95,9 @@ impl Materialization {
     }
 }
 
+/// dbt's custom schema of tests (`<target schema>_dbt_test__audit`): where failing rows are stored.
+pub const AUDIT_SCHEMA: &str = "dbt_test__audit";
+
 /// A database relation `"database"."schema"."identifier"`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Relation {

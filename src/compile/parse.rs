@@ -22,7 +22,9 @@ use super::jinja::macros::MacroModule;
 use super::jinja::relation::RelationValue;
 use super::jinja::{Jinja, TemplateSource};
 use super::microbatch::MicrobatchSpec;
-use super::node::{ColumnInfo, Materialization, Node, Relation, ResourceType, TestMetadata, TestedRelation};
+use super::node::{
+    AUDIT_SCHEMA, ColumnInfo, Materialization, Node, Relation, ResourceType, TestMetadata, TestedRelation,
+};
 use super::snapshot::{self, SnapshotSpec};
 use super::{Manifest, common_context, ephemeral};
 use crate::error::{Error, ErrorKind, Result, SourceLocation, did_you_mean};
@@ -97,6 +99,39 @@ fn yaml_snapshots<'p>(
         .collect();
     found.sort_by_key(|(name, _)| *name);
     found
+}
+
+/// A quarantined model checks its `relationships` tests itself while it builds, so their
+/// parent models must exist first: they become its parents too.
+fn add_quarantine_parents(drafts: &mut [Draft]) {
+    let parents: Vec<(String, String)> = drafts
+        .iter()
+        .filter_map(|draft| {
+            let test = draft.node.test.as_ref()?;
+            let TestedRelation::Node(model) = &test.tested else {
+                return None;
+            };
+            let to = test.kwargs.get("to")?.as_str()?;
+            match (test.name.as_str(), foreign_target(to)) {
+                ("relationships", ForeignTarget::Ref(parent)) => Some((model.clone(), parent.to_string())),
+                _ => None,
+            }
+        })
+        .collect();
+    for draft in drafts.iter_mut() {
+        let node = &draft.node;
+        if node.resource_type != ResourceType::Model || !node.config.flag("quarantine", false) {
+            continue;
+        }
+        for (model, parent) in &parents {
+            if model == &node.name
+                && parent != &node.name
+                && !draft.refs.iter().any(|(name, _)| name == parent)
+            {
+                draft.refs.push((parent.clone(), None));
+            }
+        }
+    }
 }
 
 /// A YAML snapshot's SQL, as dbt writes it: every column of its `relation`.
@@ -191,6 +226,7 @@ pub fn parse(
     let parser = Parser::new(project, &project_name, &target, &vars, &docs, &jinja, &properties);
     drafts.extend(parser.render_generic_tests(tests)?);
     drafts.retain(|draft| draft.node.config.flag("enabled", true));
+    add_quarantine_parents(&mut drafts);
     parser.name_relations(&mut drafts)?;
     let lookup = Arc::new(build_lookup(&drafts)?);
     let (nodes, edges) = resolve_dependencies(drafts, &lookup)?;
@@ -815,14 +851,6 @@ impl<'p> Parser<'p> {
 
     /// Generic tests of every model, seed, snapshot and source table.
     fn generic_tests(&self, drafts: &[Draft]) -> Result<Vec<(Draft, Pos)>> {
-        let known: Vec<String> = self
-            .jinja
-            .macros()
-            .names
-            .iter()
-            .filter(|name| name.starts_with("test_"))
-            .cloned()
-            .collect();
         let mut requests: Vec<TestRequest> = Vec::new();
         let node_names: HashMap<(ResourceType, &str), usize> = drafts
             .iter()
@@ -903,7 +931,7 @@ impl<'p> Parser<'p> {
                     request.pos,
                     &request.target,
                     request.column.as_deref(),
-                    &known,
+                    self.jinja.macros(),
                 )?;
                 let pos = test.pos;
                 Ok((
@@ -1035,20 +1063,27 @@ impl<'p> Parser<'p> {
         warnings
     }
 
-    /// Name the relation of every model, seed and snapshot (schema via `generate_schema_name`).
+    /// Name the relation of every model, seed and snapshot, and of each test that stores its
+    /// failures (schema via `generate_schema_name`; a test's custom schema defaults to dbt's
+    /// `dbt_test__audit`).
     fn name_relations(&self, drafts: &mut [Draft]) -> Result<()> {
         for draft in drafts.iter_mut() {
             let node = &mut draft.node;
-            if !matches!(
-                node.resource_type,
-                ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
-            ) {
+            let named = match node.resource_type {
+                ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot => {
+                    node.materialized != Materialization::Ephemeral
+                }
+                ResourceType::Test => config::store_failures_as(&node.config).is_some(),
+                _ => false,
+            };
+            if !named {
                 continue;
             }
-            if node.materialized == Materialization::Ephemeral {
-                continue;
-            }
-            let custom_schema = node.config.text("schema").map(str::to_string);
+            let custom_schema = match (node.config.text("schema"), node.resource_type) {
+                (Some(schema), _) => Some(schema.to_string()),
+                (None, ResourceType::Test) => Some(AUDIT_SCHEMA.to_string()),
+                (None, _) => None,
+            };
             // A snapshot's legacy `target_schema`/`target_database` are used as written.
             let legacy = |key: &str| {
                 (node.resource_type == ResourceType::Snapshot)

@@ -77,7 +77,7 @@ fn failing_condition(manifest: &Manifest, test_node: &Node) -> Option<String> {
                 Some(column) => format!("{column} {expression}"),
                 None => expression.to_string(),
             };
-            format!("({expression}) is not true")
+            format!("not ({expression})")
         }
         ("relationships", Some(column)) => {
             let parent = resolve(manifest, argument("to")?.as_str()?)?;

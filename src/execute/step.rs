@@ -3,7 +3,7 @@
 //! errors both end as an `error` result carrying the located error. A transient database fault
 //! (lost connection, serialization failure, deadlock) runs the whole step again, a few times
 //! with growing pauses: every step is idempotent, as a model's or seed's transactions roll back
-//! whole and a test only reads. It must not write SQL (the adapter does) nor print (results go
+//! whole and a test only reads (or replaces its stored failing rows whole). It must not write SQL (the adapter does) nor print (results go
 //! back to the executor).
 
 use std::sync::Arc;
@@ -12,10 +12,10 @@ use std::time::{Duration, Instant};
 use super::{Cancel, NodeResult, Status, seconds_since};
 use crate::adapter::postgres::{
     BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, OnSchemaChange, Postgres, RelationKind,
-    SqlOrigin, WatermarkColumn,
+    SqlOrigin, StoredFailures, WatermarkColumn,
 };
 use crate::adapter::postgres::{EnforcedContract, FreshnessReading, Quarantine};
-use crate::compile::config::ConfigExt;
+use crate::compile::config::{self, ConfigExt, StoreFailuresAs};
 use crate::compile::contract::{ForeignTarget, foreign_target};
 use crate::compile::freshness::Freshness;
 use crate::compile::node::{Materialization, Node, Relation};
@@ -146,7 +146,7 @@ async fn run_action(
             build_model(manifest, postgres, step, sql, materialization, environment).await
         }
         StepAction::Seed => load_seed(manifest, postgres, node, step.full_refresh).await,
-        StepAction::Test => run_test(manifest, postgres, node, sql).await,
+        StepAction::Test => run_test(manifest, postgres, node, sql, environment).await,
         StepAction::Snapshot => run_snapshot(manifest, postgres, step, sql, environment).await,
         StepAction::Freshness => check_freshness(postgres, node).await,
     }
@@ -263,7 +263,8 @@ fn enforced_contract(manifest: &Manifest, node: &Node) -> Result<Option<Enforced
     }))
 }
 
-/// The relation a node builds (every model, seed and snapshot has one after parsing).
+/// The relation a node builds (every model, seed and snapshot has one after parsing, and so
+/// does a test that stores its failures).
 fn relation_of(node: &Node) -> Result<&Relation> {
     node.relation.as_ref().ok_or_else(|| {
         Error::new(
@@ -592,9 +593,29 @@ fn read_seed_file(
     })
 }
 
-async fn run_test(manifest: &Manifest, postgres: &Postgres, node: &Node, sql: &str) -> Result<Done> {
+async fn run_test(
+    manifest: &Manifest,
+    postgres: &Postgres,
+    node: &Node,
+    sql: &str,
+    environment: &CompileEnvironment,
+) -> Result<Done> {
+    let stored = match config::store_failures_as(&node.config) {
+        None => None,
+        Some(store_as) => {
+            let relation = relation_of(node)?;
+            Some(StoredFailures {
+                relation,
+                kind: match store_as {
+                    StoreFailuresAs::Table => RelationKind::Table,
+                    StoreFailuresAs::View => RelationKind::View,
+                },
+                known_absent: !environment.existing.contains_key(relation),
+            })
+        }
+    };
     let outcome = postgres
-        .run_test(sql, &node.config, &origin(manifest, node, sql))
+        .run_test(sql, &node.config, &origin(manifest, node, sql), stored.as_ref())
         .await?;
     let severity_error = node.severity().eq_ignore_ascii_case("error");
     let status = if outcome.should_error && severity_error {
@@ -625,7 +646,7 @@ async fn run_test(manifest: &Manifest, postgres: &Postgres, node: &Node, sql: &s
         message,
         rows_affected: None,
         failures: Some(outcome.failures),
-        statements: Vec::new(),
+        statements: outcome.statements,
         freshness: None,
     })
 }

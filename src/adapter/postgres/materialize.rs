@@ -2,8 +2,10 @@
 //! one transaction (readers see the old or the new relation, never none and never a half-built
 //! one); dependent views are kept (see `dependents`). Seeds are loaded with COPY into a fresh
 //! table that is swapped in the same way. Hooks run inside the model's transactions. Tests run
-//! dbt's wrapper query that counts failures. It must not decide what to build or when, nor
-//! render Jinja: it gets compiled SQL and rendered hooks.
+//! dbt's wrapper query that counts failures; a test that stores its failures first builds its
+//! failing rows as a table or view in the audit schema (swapped in like a model) and counts
+//! those. It must not decide what to build or when, nor render Jinja: it gets compiled SQL and
+//! rendered hooks.
 
 use sqlx::{PgConnection, Row};
 
@@ -27,6 +29,16 @@ pub struct BuildOutcome {
     pub statements: Vec<String>,
 }
 
+/// Where a test keeps its failing rows (dbt's `store_failures`).
+pub struct StoredFailures<'a> {
+    /// The relation in the audit schema, replaced on every run.
+    pub relation: &'a Relation,
+    /// A table or a view.
+    pub kind: RelationKind,
+    /// The relation did not exist when the run started.
+    pub known_absent: bool,
+}
+
 /// What a test query returned.
 #[derive(Debug, Clone, Default)]
 pub struct TestOutcome {
@@ -38,6 +50,8 @@ pub struct TestOutcome {
     pub should_warn: bool,
     /// error_if matched.
     pub should_error: bool,
+    /// The statements that stored the failing rows (none when they are not stored).
+    pub statements: Vec<String>,
 }
 
 /// A model to build: where, from which SQL, and the hooks to run in its transactions.
@@ -516,12 +530,14 @@ impl Postgres {
         Ok(outcome)
     }
 
-    /// Run a test's query wrapped in dbt's failure-counting query.
+    /// Run a test's query wrapped in dbt's failure-counting query; with `stored`, first replace
+    /// the stored failing rows (at most `limit` of them) and count those, as dbt does.
     pub async fn run_test(
         &self,
         sql: &str,
         config: &crate::compile::config::ConfigMap,
         origin: &SqlOrigin,
+        stored: Option<&StoredFailures<'_>>,
     ) -> Result<TestOutcome> {
         let text = |key: &str, default: &str| {
             config
@@ -538,16 +554,39 @@ impl Postgres {
             .and_then(serde_json::Value::as_i64)
             .map(|limit| format!("\n    limit {limit}"))
             .unwrap_or_default();
+        let limited = format!("{sql}{limit}");
+        let (tested, origin, statements) = match stored {
+            None => (limited, Some(origin), Vec::new()),
+            Some(stored) => {
+                let request = BuildRequest {
+                    relation: stored.relation,
+                    sql: &limited,
+                    origin,
+                    known_absent: stored.known_absent,
+                    pre_hooks: &[],
+                    post_hooks: &[],
+                    watermark: None,
+                    contract: None,
+                    quarantine: None,
+                };
+                let built = self.build_relation(&request, stored.kind).await?;
+                (
+                    format!("select * from {}", stored.relation.render()),
+                    None,
+                    built.statements,
+                )
+            }
+        };
         // failures as text: a fail_calc may be any number type (count, sum, ...).
         let prefix = format!(
             "select\n      ({fail_calc})::text as failures,\n      {fail_calc} {warn_if} as should_warn,\n      {fail_calc} {error_if} as should_error\n    from (\n"
         );
-        let wrapped = format!("{prefix}{sql}{limit}\n    ) dbt_internal_test");
+        let wrapped = format!("{prefix}{tested}\n    ) dbt_internal_test");
         // Simple protocol: one round trip, nothing prepared (each test query runs once).
         let row = sqlx::raw_sql(sqlx::AssertSqlSafe(wrapped.clone()))
             .fetch_one(&self.pool)
             .await
-            .map_err(|error| statement_error(&error, &wrapped, Some(origin), prefix.chars().count()))?;
+            .map_err(|error| statement_error(&error, &wrapped, origin, prefix.chars().count()))?;
         let decode_error = |error: sqlx::Error| {
             Error::new(
                 ErrorKind::Database,
@@ -574,6 +613,7 @@ impl Postgres {
                 .try_get::<Option<bool>, _>(2)
                 .map_err(decode_error)?
                 .unwrap_or(false),
+            statements,
         })
     }
 }

@@ -35,7 +35,7 @@ pub use contract::EnforcedContract;
 pub use freshness::FreshnessReading;
 pub use jinja_database::JinjaPostgres;
 pub use materialize::{
-    BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, RelationKind, TestOutcome,
+    BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, RelationKind, StoredFailures, TestOutcome,
 };
 pub use quarantine::{Quarantine, quarantine_relation};
 pub use run_lock::RunLock;

@@ -56,13 +56,10 @@ fn watermark_function(state: &State, default: Option<String>) -> Result<Value, J
     }))
 }
 
+/// dbt's `should_store_failures()`: whether this test keeps its failing rows.
 fn should_store_failures_function(state: &State) -> Result<bool, JinjaError> {
     let context = render_context(state)?;
-    Ok(context
-        .node_config
-        .get("store_failures")
-        .and_then(serde_json::Value::as_bool)
-        .unwrap_or(false))
+    Ok(config::store_failures_as(&context.node_config).is_some())
 }
 
 /// dbt's `get_where_subquery`: the relation, or `(select * from it where ..) dbt_subquery` when

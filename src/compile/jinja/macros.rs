@@ -4,9 +4,11 @@
 //! renamed `tmk_macro__name` (and `{% test name %}` blocks turned into `test_name` macros). Each
 //! render imports the module and registers the macro values in `Captured`; a Rust function
 //! under each real name calls the registered macro and applies `return`. This module owns that
-//! scheme and the line map from the joined module back to the macro files. It must not read files.
+//! scheme, the line map from the joined module back to the macro files, and each macro's
+//! parameters as written (so a generic test's arguments are checked before rendering). It must
+//! not read files.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use minijinja::value::{Object, Rest, Value};
@@ -31,6 +33,32 @@ struct Segment {
     text: Arc<str>,
 }
 
+/// One parameter of a macro as written: `name` or `name=default`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parameter {
+    /// The parameter's name.
+    pub name: String,
+    /// It has no default: a call must give it.
+    pub required: bool,
+}
+
+/// What a macro's definition says about calling it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// The parameters, in order.
+    pub parameters: Vec<Parameter>,
+    /// Defined by tmk's built-in macros (not by the project).
+    pub builtin: bool,
+}
+
+/// A macro definition found in a file: its name, line and parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Defined {
+    name: String,
+    line: usize,
+    parameters: Vec<Parameter>,
+}
+
 /// The joined macro module and what it defines.
 #[derive(Debug, Clone)]
 pub struct MacroModule {
@@ -40,6 +68,8 @@ pub struct MacroModule {
     pub names: Vec<String>,
     /// Macro name → the file that defines it (for artifacts).
     pub origins: Vec<(String, String)>,
+    /// Macro name → its signature (a project's macro replaces a built-in one of that name).
+    signatures: HashMap<String, Signature>,
     segments: Vec<Segment>,
     name_set: std::collections::HashSet<String>,
     prefix: String,
@@ -52,6 +82,7 @@ impl MacroModule {
             source: String::new(),
             names: Vec::new(),
             origins: Vec::new(),
+            signatures: HashMap::new(),
             segments: Vec::new(),
             name_set: Default::default(),
             prefix: String::new(),
@@ -79,7 +110,12 @@ impl MacroModule {
 
     fn append(&mut self, path: &str, text: Arc<str>, seen: &mut BTreeSet<String>) -> Result<()> {
         let (renamed, defined) = rename_macros(&text);
-        for (name, line) in defined {
+        for Defined {
+            name,
+            line,
+            parameters,
+        } in defined
+        {
             if !seen.insert(name.clone()) {
                 let location = SourceLocation::new(path, line, 1).with_text(text.clone());
                 return Err(
@@ -89,6 +125,9 @@ impl MacroModule {
                 );
             }
             self.origins.push((name.clone(), path.to_string()));
+            let builtin = path == BUILTIN_PATH;
+            self.signatures
+                .insert(name.clone(), Signature { parameters, builtin });
             self.names.push(name);
         }
         let first_line = self.source.matches('\n').count() + 1;
@@ -102,6 +141,11 @@ impl MacroModule {
             text,
         });
         Ok(())
+    }
+
+    /// The signature of macro `name`, if it is defined.
+    pub fn signature(&self, name: &str) -> Option<&Signature> {
+        self.signatures.get(name)
     }
 
     /// The first line of a template that uses macros: import the module and register them.
@@ -230,8 +274,8 @@ impl Object for MacroReference {
 
 /// Rename `{% macro name(` to the internal name and `{% test name(` .. `{% endtest %}` to a
 /// `test_name` macro, keeping every line where it was. Returns the new text and the defined
-/// macro names with their lines.
-fn rename_macros(text: &str) -> (String, Vec<(String, usize)>) {
+/// macros with their lines and parameters.
+fn rename_macros(text: &str) -> (String, Vec<Defined>) {
     let mut out = String::with_capacity(text.len() + 64);
     let mut defined = Vec::new();
     let mut rest = text;
@@ -267,8 +311,12 @@ fn rename_macros(text: &str) -> (String, Vec<(String, usize)>) {
                 out.push_str(spaces);
                 out.push_str(PREFIX);
                 out.push_str(&full_name);
-                defined.push((full_name, line));
                 rest = &name_part[name_len..];
+                defined.push(Defined {
+                    name: full_name,
+                    line,
+                    parameters: parameters(rest),
+                });
             }
             "endtest" => {
                 out.push_str("endmacro");
@@ -284,9 +332,54 @@ fn rename_macros(text: &str) -> (String, Vec<(String, usize)>) {
     (out, defined)
 }
 
+/// The parameters of a definition whose text (after the macro's name) is `(a, b=1) %}..`:
+/// the list is split at top-level commas, skipping brackets and quoted strings.
+fn parameters(after_name: &str) -> Vec<Parameter> {
+    let Some(list) = after_name.trim_start().strip_prefix('(') else {
+        return Vec::new();
+    };
+    let mut parts = Vec::new();
+    let mut depth = 0usize;
+    let mut quote = None;
+    let mut start = 0;
+    for (index, character) in list.char_indices() {
+        match (quote, character) {
+            (Some(open), _) if character == open => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(character),
+            (None, '(' | '[' | '{') => depth += 1,
+            (None, ')') if depth == 0 => {
+                parts.push(&list[start..index]);
+                break;
+            }
+            (None, ')' | ']' | '}') => depth = depth.saturating_sub(1),
+            (None, ',') if depth == 0 => {
+                parts.push(&list[start..index]);
+                start = index + 1;
+            }
+            _ => {}
+        }
+    }
+    parts
+        .into_iter()
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(|part| match part.split_once('=') {
+            Some((name, _)) => Parameter {
+                name: name.trim().to_string(),
+                required: false,
+            },
+            None => Parameter {
+                name: part.to_string(),
+                required: true,
+            },
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
-    use super::rename_macros;
+    use super::{Parameter, parameters, rename_macros};
 
     #[test]
     fn macros_and_test_blocks_are_renamed_in_place() {
@@ -297,9 +390,37 @@ mod tests {
             text,
             "{% macro tmk_macro__a(x) %}\n{{ x }}{% endmacro %}\n{%- macro tmk_macro__test_positive(model, column_name) -%}\nselect 1\n{%- endmacro %}"
         );
+        let names: Vec<(&str, usize)> = names
+            .iter()
+            .map(|defined| (defined.name.as_str(), defined.line))
+            .collect();
+        assert_eq!(names, vec![("a", 1), ("test_positive", 3)]);
+    }
+
+    #[test]
+    fn parameters_are_read_with_their_defaults() {
+        let required = |name: &str| Parameter {
+            name: name.to_string(),
+            required: true,
+        };
+        let optional = |name: &str| Parameter {
+            name: name.to_string(),
+            required: false,
+        };
         assert_eq!(
-            names,
-            vec![("a".to_string(), 1), ("test_positive".to_string(), 3)]
+            parameters("(\n    model, column_name, values=['a, b', \"(c)\"], quote=true,\n) %}\nselect 1"),
+            vec![
+                required("model"),
+                required("column_name"),
+                optional("values"),
+                optional("quote")
+            ]
         );
+        assert_eq!(
+            parameters(" (model, args={'x': f(1, 2)}, y = none) -%}"),
+            vec![required("model"), optional("args"), optional("y")]
+        );
+        assert_eq!(parameters("() %}"), vec![]);
+        assert_eq!(parameters(" %}"), vec![]);
     }
 }

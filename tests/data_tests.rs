@@ -1,0 +1,429 @@
+//! The generic tests beyond dbt's four (unique_combination_of_columns, expression_is_true,
+//! accepted_range, not_empty, row_count / expect_table_row_count_to_be_between,
+//! relationships_where, recency, expect_column_to_exist, expect_column_values_to_be_of_type),
+//! under their bare and their `dbt_utils.`/`dbt_expectations.` names: each passes on good data
+//! and fails on bad data with the right failure count in the output and in run_results.json.
+//! `store_failures` keeps the failing rows in `<schema>_dbt_test__audit`, replaced on every run.
+//! Unknown and missing arguments are errors at the YAML entry.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{TestProject, assert_exit, assert_ok};
+
+/// Active customers 1 and 2, inactive 3.
+const CUSTOMERS: (&str, &str) = ("seeds/customers.csv", "id,active\n1,true\n2,true\n3,false\n");
+
+/// Four order lines, unique by (order_id, line), amounts within 0..100, active customers with
+/// two lines each, the newest one hour old.
+const GOOD_ORDERS: &str =
+    "order_id,line,customer_id,amount,age_hours\n1,1,1,10,1\n1,2,1,20,2\n2,1,2,30,5\n3,1,2,40,30\n";
+
+/// Six lines: (1, 1) twice, line 0, amounts -1 and 150, customer 1 with three lines, an inactive
+/// and a missing customer, the newest 48 hours old.
+const BAD_ORDERS: &str = "order_id,line,customer_id,amount,age_hours\n1,1,1,10,48\n1,1,1,20,50\n2,0,1,-1,49\n3,1,2,150,60\n4,1,3,5,70\n5,1,9,5,80\n";
+
+const ORDERS_MODEL: (&str, &str) = (
+    "models/orders.sql",
+    "select order_id, line, customer_id, amount, now() - age_hours * interval '1 hour' as created_at\nfrom {{ ref('raw_orders') }}\n",
+);
+
+const GOOD_RETURNS: &str = "select 1 as order_id, 'damaged'::text as reason\n";
+const BAD_RETURNS: &str = "select 'damaged'::text as reason where false\n";
+
+const PROPERTIES: (&str, &str) = (
+    "models/schema.yml",
+    r#"version: 2
+models:
+  - name: orders
+    data_tests:
+      - dbt_utils.unique_combination_of_columns:
+          combination_of_columns: [order_id, line]
+      - expression_is_true:
+          expression: "line > 0"
+      - row_count:
+          max_value: 4
+      - dbt_expectations.expect_table_row_count_to_be_between:
+          min_value: 1
+          max_value: 2
+          group_by: [customer_id]
+      - dbt_utils.recency:
+          field: created_at
+          datepart: hour
+          interval: 24
+    columns:
+      - name: line
+        data_tests:
+          - accepted_range:
+              min_value: 0
+              inclusive: false
+      - name: amount
+        data_tests:
+          - dbt_utils.accepted_range:
+              min_value: 0
+              max_value: 100
+          - accepted_range:
+              max_value: 120
+              config:
+                where: "customer_id = 2"
+          - accepted_range:
+              min_value: 6
+              config:
+                limit: 2
+          - dbt_utils.expression_is_true:
+              expression: ">= 0"
+              config:
+                severity: warn
+      - name: customer_id
+        data_tests:
+          - relationships_where:
+              to: ref('customers')
+              field: id
+              to_condition: active
+              config:
+                warn_if: "> 1"
+                error_if: "> 2"
+          - dbt_expectations.expect_column_values_to_be_of_type:
+              column_type: integer
+  - name: returns
+    data_tests:
+      - not_empty
+    columns:
+      - name: order_id
+        data_tests:
+          - dbt_expectations.expect_column_to_exist
+          - expect_column_values_to_be_of_type:
+              column_type: int4
+      - name: reason
+        data_tests:
+          - expect_column_to_exist:
+              column_index: 2
+"#,
+);
+
+/// Every new test, its status and failure count on the bad data.
+const EXPECTED_ON_BAD_DATA: &[(&str, &str, i64)] = &[
+    (
+        "dbt_utils_unique_combination_of_columns_orders_order_id__line",
+        "fail",
+        1,
+    ),
+    ("expression_is_true_orders_line_0", "fail", 1),
+    ("row_count_orders_4", "fail", 1),
+    (
+        "dbt_expectations_expect_table_row_count_to_be_between_orders_customer_id__2__1",
+        "fail",
+        1,
+    ),
+    ("dbt_utils_recency_orders_hour__created_at__24", "fail", 1),
+    ("accepted_range_orders_line__False__0", "fail", 1),
+    ("dbt_utils_accepted_range_orders_amount__100__0", "fail", 2),
+    ("accepted_range_orders_amount__120", "fail", 1),
+    ("accepted_range_orders_amount__6", "fail", 2),
+    ("dbt_utils_expression_is_true_orders_amount___0", "warn", 1),
+    (
+        "relationships_where_orders_customer_id__id__ref_customers___active",
+        "warn",
+        2,
+    ),
+    (
+        "dbt_expectations_expect_column_values_to_be_of_type_orders_customer_id__integer",
+        "pass",
+        0,
+    ),
+    ("not_empty_returns_", "fail", 1),
+    (
+        "dbt_expectations_expect_column_to_exist_returns_order_id",
+        "fail",
+        1,
+    ),
+    (
+        "expect_column_values_to_be_of_type_returns_order_id__int4",
+        "fail",
+        1,
+    ),
+    ("expect_column_to_exist_returns_2__reason", "fail", 1),
+];
+
+/// A project with the customers seed, the orders model and `returns`, over `orders` data.
+fn project(name: &str, orders: &str, returns: &str, extra: &[(&str, &str)]) -> TestProject {
+    let mut files = vec![
+        CUSTOMERS,
+        ("seeds/raw_orders.csv", orders),
+        ORDERS_MODEL,
+        ("models/returns.sql", returns),
+        PROPERTIES,
+    ];
+    files.extend_from_slice(extra);
+    TestProject::new(name, &files)
+}
+
+/// Test name → its result in target/run_results.json.
+fn test_result_entries(project: &TestProject) -> BTreeMap<String, serde_json::Value> {
+    let results: serde_json::Value =
+        serde_json::from_str(&project.read("target/run_results.json")).expect("run_results.json");
+    results["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|result| {
+            let unique_id = result["unique_id"].as_str()?;
+            // Generic tests end with a hash, singular ones do not.
+            let name = unique_id.strip_prefix("test.demo.")?;
+            let name = name.rsplit_once('.').map_or(name, |(name, _)| name);
+            Some((name.to_string(), result.clone()))
+        })
+        .collect()
+}
+
+/// Test name → (status, failures) from target/run_results.json.
+fn test_results(project: &TestProject) -> BTreeMap<String, (String, i64)> {
+    test_result_entries(project)
+        .into_iter()
+        .map(|(name, result)| {
+            let status = result["status"].as_str().unwrap_or_default().to_string();
+            (name, (status, result["failures"].as_i64().unwrap_or(-1)))
+        })
+        .collect()
+}
+
+/// The status line of test `name` in the output.
+fn status_line<'a>(output: &'a str, name: &str) -> &'a str {
+    output
+        .lines()
+        .find(|line| line.contains(&format!("test {name} ")))
+        .unwrap_or_else(|| panic!("no status line for {name} in:\n{output}"))
+}
+
+#[test]
+fn every_new_test_passes_on_good_data() {
+    let project = project("dq_good", GOOD_ORDERS, GOOD_RETURNS, &[]);
+    let run = project.tmk(&["build"]);
+    assert_ok(&run);
+    let results = test_results(&project);
+    for (name, _, _) in EXPECTED_ON_BAD_DATA {
+        assert_eq!(
+            results.get(*name),
+            Some(&("pass".to_string(), 0)),
+            "{name} in {results:?}\n{}",
+            run.stdout
+        );
+        assert!(status_line(&run.stdout, name).contains("PASS"));
+    }
+    assert_eq!(results.len(), EXPECTED_ON_BAD_DATA.len());
+}
+
+#[test]
+fn every_new_test_fails_on_bad_data_with_its_failure_count() {
+    let project = project("dq_bad", BAD_ORDERS, BAD_RETURNS, &[]);
+    let run = project.tmk(&["build"]);
+    assert_exit(&run, 1);
+    let results = test_results(&project);
+    for (name, status, failures) in EXPECTED_ON_BAD_DATA {
+        assert_eq!(
+            results.get(*name),
+            Some(&(status.to_string(), *failures)),
+            "{name} in {results:?}\n{}",
+            run.stdout
+        );
+        let line = status_line(&run.stdout, name);
+        match *status {
+            "fail" => assert!(line.contains(&format!("[FAIL {failures} in")), "{line}"),
+            "warn" => assert!(line.contains(&format!("[WARN {failures} in")), "{line}"),
+            _ => assert!(line.contains("PASS"), "{line}"),
+        }
+    }
+    assert!(
+        run.stdout.contains("Got 2 results, configured to fail if != 0"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Got 1 result, configured to warn if != 0"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Got 2 results, configured to warn if > 1"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn store_failures_keeps_the_failing_rows_and_replaces_them_on_every_run() {
+    // Every test stores its failures (project tree), but those under models/sub/ do not
+    // unless their own config says so; the singular test stores a view.
+    let extra = [
+        (
+            "models/sub/audit.yml",
+            r#"version: 2
+models:
+  - name: ids
+    columns:
+      - name: id
+        data_tests:
+          - unique
+          - not_null:
+              config:
+                store_failures: true
+"#,
+        ),
+        ("models/sub/ids.sql", "select 1 as id\n"),
+        (
+            "tests/negative_amounts.sql",
+            "{{ config(store_failures_as='view') }}\nselect order_id, amount from {{ ref('orders') }} where amount < 0\n",
+        ),
+        (
+            "dbt_project.yml",
+            "name: demo\nprofile: demo\nconfig-version: 2\ndata_tests:\n  demo:\n    +store_failures: true\n    sub:\n      +store_failures: false\n",
+        ),
+    ];
+    let project = project("dq_store", BAD_ORDERS, BAD_RETURNS, &extra);
+    let audit = format!("{}_dbt_test__audit", project.schema);
+    let rows = |relation: &str| {
+        project.query(&format!(
+            "select coalesce(string_agg(amount::text, ',' order by amount), '') from {audit}.{relation}"
+        ))
+    };
+    let kind = |relation: &str| {
+        project.query(&format!(
+            "select relkind from pg_class where oid = to_regclass('{audit}.{relation}')"
+        ))
+    };
+    let count = |relation: &str| project.query(&format!("select count(*) from {audit}.{relation}"));
+    let run = project.tmk(&["build"]);
+    assert_exit(&run, 1);
+    // The tests of models/schema.yml store tables; the singular one a view.
+    assert_eq!(rows("dbt_utils_accepted_range_orders_amount__100__0"), "-1,150");
+    assert_eq!(kind("dbt_utils_accepted_range_orders_amount__100__0"), "r");
+    assert_eq!(rows("negative_amounts"), "-1");
+    // `limit` caps the stored rows (three fail) and so the count.
+    assert_eq!(count("accepted_range_orders_amount__6"), "2");
+    assert_eq!(kind("negative_amounts"), "v");
+    // A passing test that stores failures leaves an empty table.
+    assert_eq!(count("not_null_ids_id"), "0");
+    // The failures counted are the stored rows.
+    let results = test_results(&project);
+    assert_eq!(
+        results.get("dbt_utils_accepted_range_orders_amount__100__0"),
+        Some(&("fail".to_string(), 2))
+    );
+    assert_eq!(results.get("negative_amounts"), Some(&("fail".to_string(), 1)));
+    // A test whose config turns it off stores nothing.
+    assert_eq!(kind("unique_ids_id"), "");
+
+    // Fixed data: the stored rows are replaced, the tables stay (empty).
+    project.write("seeds/raw_orders.csv", GOOD_ORDERS);
+    project.write("models/returns.sql", GOOD_RETURNS);
+    let run = project.tmk(&["build"]);
+    assert_ok(&run);
+    assert_eq!(count("dbt_utils_accepted_range_orders_amount__100__0"), "0");
+    assert_eq!(count("negative_amounts"), "0");
+
+    // Bad data again, through `tmk test` alone: the rows come back.
+    project.write("seeds/raw_orders.csv", BAD_ORDERS);
+    assert_ok(&project.tmk(&["seed"]));
+    let run = project.tmk(&["test"]);
+    assert_exit(&run, 1);
+    assert_eq!(rows("dbt_utils_accepted_range_orders_amount__100__0"), "-1,150");
+    let results = test_results(&project);
+    assert_eq!(
+        results.get("dbt_utils_accepted_range_orders_amount__100__0"),
+        Some(&("fail".to_string(), 2))
+    );
+    let entries = test_result_entries(&project);
+    assert_eq!(
+        entries["negative_amounts"]["relation_name"],
+        format!("\"postgres\".\"{audit}\".\"negative_amounts\"")
+    );
+    assert_eq!(entries["unique_ids_id"]["relation_name"], serde_json::Value::Null);
+}
+
+/// A project whose only test entry is `test` under the `amount` column of `orders`.
+fn bad_entry_project(name: &str, properties: &str) -> TestProject {
+    TestProject::new(
+        name,
+        &[
+            ("models/orders.sql", "select 1 as order_id, 10 as amount\n"),
+            ("models/schema.yml", properties),
+        ],
+    )
+}
+
+/// `run` stopped before running (exit 2) with an excerpt at `location`, and built nothing.
+fn assert_compile_error(project: &TestProject, run: &common::Run, location: &str) {
+    assert_exit(run, 2);
+    assert!(
+        run.stderr.contains(&format!("╭─[{location}]")),
+        "expected an excerpt at {location} in:\n{}",
+        run.stderr
+    );
+    let built = project.query(&format!(
+        "select count(*) from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname like '{}%'",
+        project.schema
+    ));
+    assert_eq!(built, "0");
+}
+
+#[test]
+fn unknown_test_argument_is_an_error_at_the_argument() {
+    let project = bad_entry_project(
+        "dq_unknown_argument",
+        "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: amount\n        data_tests:\n          - accepted_range:\n              min_valu: 0\n",
+    );
+    let run = project.tmk(&["build"]);
+    assert_compile_error(&project, &run, "models/schema.yml:8:15");
+    assert!(run.stderr.contains("did you mean `min_value`?"), "{}", run.stderr);
+    insta::assert_snapshot!("unknown_test_argument", project.normalize(&run.stderr));
+}
+
+#[test]
+fn missing_test_argument_is_an_error_at_the_test() {
+    let project = bad_entry_project(
+        "dq_missing_argument",
+        "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: amount\n        data_tests:\n          - dbt_utils.relationships_where:\n              field: id\n",
+    );
+    let run = project.tmk(&["build"]);
+    assert_compile_error(&project, &run, "models/schema.yml:7:13");
+    insta::assert_snapshot!("missing_test_argument", project.normalize(&run.stderr));
+}
+
+#[test]
+fn model_test_under_a_column_is_an_error() {
+    let project = bad_entry_project(
+        "dq_model_test_on_column",
+        "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: amount\n        data_tests:\n          - not_empty\n",
+    );
+    let run = project.tmk(&["build"]);
+    assert_compile_error(&project, &run, "models/schema.yml:7:13");
+    insta::assert_snapshot!("model_test_under_a_column", project.normalize(&run.stderr));
+}
+
+#[test]
+fn package_name_of_a_test_the_package_lacks_is_an_error() {
+    let project = bad_entry_project(
+        "dq_wrong_namespace",
+        "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: amount\n        data_tests:\n          - dbt_utils.not_null\n",
+    );
+    let run = project.tmk(&["build"]);
+    assert_compile_error(&project, &run, "models/schema.yml:7:13");
+    insta::assert_snapshot!("test_missing_from_package", project.normalize(&run.stderr));
+}
+
+#[test]
+fn accepted_range_without_bounds_is_an_error_at_the_test() {
+    let project = bad_entry_project(
+        "dq_range_without_bounds",
+        "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: amount\n        data_tests:\n          - accepted_range:\n              inclusive: false\n",
+    );
+    let run = project.tmk(&["build"]);
+    assert_compile_error(&project, &run, "models/schema.yml:7:13");
+    assert!(
+        run.stderr
+            .contains("`accepted_range` needs `min_value`, `max_value` or both"),
+        "{}",
+        run.stderr
+    );
+}
