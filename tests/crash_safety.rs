@@ -226,54 +226,25 @@ impl Crashable {
         self.project.tmk(&args)
     }
 
-    /// Start `tmk build` of version 2 that pauses at `pause`; its output goes to files.
+    /// Start `tmk build` of version 2 that pauses at `pause`.
     fn start_build(&self, pause: Option<&str>) -> Running {
         let vars = Crashable::vars(2, pause);
-        let stdout = self.project.path().join("crashed.stdout");
-        let stderr = self.project.path().join("crashed.stderr");
-        let child = self
-            .project
-            .tmk_command(&["build", "--vars", &vars])
-            .stdout(File::create(&stdout).expect("create stdout file"))
-            .stderr(File::create(&stderr).expect("create stderr file"))
-            .spawn()
-            .expect("start tmk");
-        Running {
-            child,
-            stdout: stdout.display().to_string(),
-            stderr: stderr.display().to_string(),
-        }
+        Running::start(&self.project, &["build", "--vars", &vars])
     }
 
     /// Wait until `tmk` is caught at `point`; fails when it ends or takes too long.
     fn wait_until_caught(&self, tmk: &mut Running, point: &CrashPoint) {
-        let condition = match point.pause {
-            Some(_) => format!(
-                "select count(*) > 0 from pg_stat_activity where application_name = 'tmk (pid {})' \
-                 and state = 'active' and query like '%pg_sleep(300)%'",
-                tmk.child.id()
+        match point.pause {
+            Some(_) => tmk.wait_until_sleeping(&self.database),
+            None => tmk.wait_until(
+                &self.database,
+                "a relation committed under its temporary name",
+                &format!(
+                    "select count(*) > 0 from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+                     where n.nspname = '{}' and c.relname like '%\\_\\_tmk\\_tmp'",
+                    self.project.schema
+                ),
             ),
-            None => format!(
-                "select count(*) > 0 from pg_class c join pg_namespace n on n.oid = c.relnamespace \
-                 where n.nspname = '{}' and c.relname like '%\\_\\_tmk\\_tmp'",
-                self.project.schema
-            ),
-        };
-        let deadline = Instant::now() + REACH_TIMEOUT;
-        while self.psql(&condition) != "t" {
-            if let Some(status) = tmk.child.try_wait().expect("poll tmk") {
-                panic!(
-                    "tmk ended ({status}) before it was caught at {:?}\n{}",
-                    point.pause,
-                    tmk.output()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "tmk was not caught at {:?} within {REACH_TIMEOUT:?}",
-                point.pause
-            );
-            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
@@ -397,6 +368,46 @@ struct Running {
 }
 
 impl Running {
+    /// Start `tmk ARGS` in `project`; its output goes to files in the project.
+    fn start(project: &TestProject, args: &[&str]) -> Running {
+        let stdout = project.path().join("tmk.stdout");
+        let stderr = project.path().join("tmk.stderr");
+        let child = project
+            .tmk_command(args)
+            .stdout(File::create(&stdout).expect("create stdout file"))
+            .stderr(File::create(&stderr).expect("create stderr file"))
+            .spawn()
+            .expect("start tmk");
+        Running {
+            child,
+            stdout: stdout.display().to_string(),
+            stderr: stderr.display().to_string(),
+        }
+    }
+
+    /// Wait until `condition` (a query on `database` returning a boolean) holds while tmk
+    /// runs; fails when tmk ends first or it takes too long.
+    fn wait_until(&mut self, database: &Database, what: &str, condition: &str) {
+        let deadline = Instant::now() + REACH_TIMEOUT;
+        while common::psql_at(database, condition) != "t" {
+            if let Some(status) = self.child.try_wait().expect("poll tmk") {
+                panic!("tmk ended ({status}) before {what}\n{}", self.output());
+            }
+            assert!(Instant::now() < deadline, "no {what} within {REACH_TIMEOUT:?}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Wait until one of tmk's statements sleeps in `pg_sleep(300)`.
+    fn wait_until_sleeping(&mut self, database: &Database) {
+        let condition = format!(
+            "select count(*) > 0 from pg_stat_activity where application_name = 'tmk (pid {})' \
+             and state = 'active' and query like '%pg_sleep(300)%'",
+            self.child.id()
+        );
+        self.wait_until(database, "a statement of tmk sleeping", &condition);
+    }
+
     fn output(&self) -> String {
         let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
         format!("stdout:\n{}\nstderr:\n{}", read(&self.stdout), read(&self.stderr))
@@ -411,7 +422,7 @@ impl Running {
             }
             assert!(
                 Instant::now() < deadline,
-                "tmk did not end within {timeout:?}\n{}",
+                "tmk did not end within {timeout:?} (it is killed now)\n{}",
                 self.output()
             );
             std::thread::sleep(Duration::from_millis(50));
@@ -626,4 +637,40 @@ fn stopping_postgresql_mid_build_fails_the_run_and_leaves_old_or_new_relations()
         project.assert_old_or_new(point);
         project.assert_next_build_completes();
     }
+}
+
+/// Regression: once PostgreSQL was gone, every step still to run waited for the pool's connect
+/// timeout (10 s) before failing, so a run with many steps left took minutes to end. The first
+/// lost connection now stops the run: the steps not started are skipped.
+#[test]
+fn a_lost_connection_ends_the_run_instead_of_trying_every_remaining_step() {
+    let (cluster, database) = private_cluster();
+    let views: Vec<(String, &str)> = (1..=12)
+        .map(|index| (format!("models/b_{index:02}.sql"), "select 1 as id"))
+        .collect();
+    let mut files: Vec<(&str, &str)> = vec![(
+        "models/a_slow.sql",
+        "{{ config(materialized='table') }}\nselect 1 as id from (select pg_sleep(300)) as slept",
+    )];
+    files.extend(views.iter().map(|(path, sql)| (path.as_str(), *sql)));
+    let project = TestProject::new("lost_connection", &files);
+    project.write("profiles.yml", &project.profile_at("demo", &database));
+    // One thread: the views wait while the slow table is built.
+    let mut tmk = Running::start(&project, &["run", "--threads", "1"]);
+    tmk.wait_until_sleeping(&database);
+    cluster.crash().expect("stop PostgreSQL");
+    let stopped = Instant::now();
+    let code = tmk.wait(EXIT_TIMEOUT);
+    let output = tmk.output();
+    assert!(
+        stopped.elapsed() < Duration::from_secs(30),
+        "tmk took {:?} to end once PostgreSQL was gone\n{output}",
+        stopped.elapsed()
+    );
+    assert_eq!(code, 1, "{output}");
+    assert!(
+        output.contains("ERROR table a_slow") && output.contains("lost the connection to PostgreSQL"),
+        "{output}"
+    );
+    assert_eq!(output.matches("SKIP  view b_").count(), 12, "{output}");
 }
