@@ -2,9 +2,9 @@
 //! immediate stop of PostgreSQL in the middle of a build (started again after). At each point a
 //! build is caught at (a table being created, a swap or an incremental merge done but not yet
 //! committed, a new relation committed under its temporary name but not yet swapped in) every
-//! target relation is afterwards in its old or its new state, the killed run leaves no session
-//! or lock behind, and the next `tmk build` leaves the same relations as a clean build and no
-//! temporary ones. Each test builds in its own schemas; the tests that hold tmk's swap lock or
+//! target relation is afterwards in its old or its new state, the watermark matches the data,
+//! the killed run leaves no session or lock behind, and the next `tmk build` leaves the same
+//! relations and watermark as a clean build and no temporary relations. Each test builds in its own schemas; the tests that hold tmk's swap lock or
 //! stop the server do it on a private cluster, never on the shared one.
 
 #![allow(clippy::disallowed_methods)]
@@ -22,7 +22,7 @@ use common::{Database, Run, TestProject, assert_ok};
 use tmk::embedded_pg::TemporaryCluster;
 
 /// The project: two seeds, staging views, a table joining them with a view on top, an
-/// incremental merge model, and a chain after a model that can be made slow. Version 1 and 2
+/// incremental merge model with a watermark, and a chain after a model that can be made slow. Version 1 and 2
 /// differ in the seeds (`raw_customers` gains a column) and, through `var('version')`, in the
 /// SQL, so every relation has a distinguishable old and new state. The `pause` var makes the
 /// build sleep at one point: `<model>:commit` in a model's post-hook (inside the transaction
@@ -55,7 +55,7 @@ const PROJECT: &[(&str, &str)] = &[
     ),
     (
         "models/orders_merged.sql",
-        "{{ config(materialized='incremental', incremental_strategy='merge', unique_key='id') }}\nselect id, amount, version, name from {{ ref('orders') }}\n{% if is_incremental() %}where version >= (select max(version) from {{ this }}){% endif %}\n",
+        "{{ config(materialized='incremental', incremental_strategy='merge', unique_key='id', watermark='version') }}\nselect id, amount, version, name from {{ ref('orders') }}\n{% if is_incremental() %}where version > {{ watermark() }}{% endif %}\n",
     ),
     (
         "models/slow.sql",
@@ -117,7 +117,11 @@ const SESSIONS_END_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long tmk may take to fail once its server is gone.
 const EXIT_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// Each relation's state: a table's columns and rows, a view's definition, or `missing`.
+/// The key of the watermark of `orders_merged` in a `State`.
+const WATERMARK: &str = "watermark of orders_merged";
+
+/// Each relation's state (a table's columns and rows, a view's definition, or `missing`) and
+/// the watermark of `orders_merged`.
 type State = BTreeMap<&'static str, String>;
 
 /// Where a build is caught, and what the crash must leave there.
@@ -266,12 +270,23 @@ impl Crashable {
         }
     }
 
-    /// Every relation's state.
+    /// Every relation's state, and the watermark.
     fn state(&self) -> State {
-        RELATIONS
+        let mut state: State = RELATIONS
             .iter()
             .map(|&relation| (relation, self.relation_state(relation)))
-            .collect()
+            .collect();
+        state.insert(WATERMARK, self.watermark());
+        state
+    }
+
+    /// The watermark stored for `orders_merged`: value and type.
+    fn watermark(&self) -> String {
+        self.psql(&format!(
+            "select value || ' (' || data_type || ')' from tmk_meta.load_watermarks \
+             where relation = '\"' || current_database() || '\".\"{}\".\"orders_merged\"'",
+            self.project.schema
+        ))
     }
 
     /// A table's columns and all its rows in order, or a view's definition (after checking
@@ -320,10 +335,19 @@ impl Crashable {
     }
 
     /// After a crash at `point`: every relation is in its old or its new state, and in the
-    /// one `point` says for the relations it names.
+    /// one `point` says for the relations it names; the watermark matches the data.
     fn assert_old_or_new(&self, point: &CrashPoint) {
         let reference = reference();
         let state = self.state();
+        let loaded = self.psql(&format!(
+            "select max(version) || ' (integer)' from {}.orders_merged",
+            self.project.schema
+        ));
+        assert_eq!(
+            state[WATERMARK], loaded,
+            "after a crash at {:?}, the watermark must match the rows of `orders_merged`",
+            point.pause
+        );
         for relation in RELATIONS {
             let (now, old, new) = (
                 &state[relation],
@@ -503,12 +527,9 @@ fn reference() -> &'static Reference {
             new,
             "a build of version 2 on version 1 leaves what a clean build of version 2 leaves"
         );
-        for relation in RELATIONS {
-            assert_ne!(
-                old[relation], new[relation],
-                "`{relation}` must differ between versions"
-            );
-            assert!(!new[relation].starts_with("missing"), "{relation}");
+        for key in RELATIONS.iter().chain([&WATERMARK]) {
+            assert_ne!(old[key], new[key], "`{key}` must differ between versions");
+            assert!(!new[key].starts_with("missing"), "{key}");
         }
         Reference { old, new }
     })
