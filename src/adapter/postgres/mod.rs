@@ -356,11 +356,34 @@ mod tests {
         let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
         let error = statement_error(&sqlx::Error::Io(reset), "select 1", None, 0);
         assert!(error.transient);
+        assert_eq!(error.kind, ErrorKind::Connection);
+        assert_eq!(error.message, "lost the connection to PostgreSQL");
         assert_eq!(
-            error.message,
-            "error communicating with database: connection reset by peer"
+            error.details,
+            ["error communicating with database: connection reset by peer"]
         );
         assert!(!statement_error(&sqlx::Error::PoolTimedOut, "select 1", None, 0).transient);
         assert!(!statement_error(&sqlx::Error::RowNotFound, "select 1", None, 0).transient);
+    }
+
+    #[test]
+    fn a_session_ended_by_the_server_is_a_lost_connection_and_other_errors_are_not() {
+        let lost = [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Protocol("unexpected message".to_string()),
+        ];
+        for error in &lost {
+            assert!(is_connection_lost(error), "{error}");
+            assert_eq!(
+                statement_error(error, "select 1", None, 0).kind,
+                ErrorKind::Connection
+            );
+        }
+        assert!(!is_connection_lost(&sqlx::Error::RowNotFound));
+        assert_eq!(
+            statement_error(&sqlx::Error::RowNotFound, "select 1", None, 0).kind,
+            ErrorKind::Database
+        );
     }
 }
