@@ -11,12 +11,13 @@ lint:            ## clippy with warnings as errors, and formatting check
 fmt:             ## format the code
 	cargo fmt
 
-bench:           ## compile, build and compatibility benchmarks (release build)
+bench:           ## compile, build, compatibility, snapshot and merge benchmarks (release build)
 	cargo build --release --locked
 	bench/compile_speed.sh target/release/tmk
 	bench/build_speed.sh target/release/tmk
 	bench/compat.sh target/release/tmk
 	bench/snapshot_speed.sh target/release/tmk
+	bench/merge_speed.sh target/release/tmk
 
 run:             ## build the warehouse on the embedded PostgreSQL
 	scripts/run

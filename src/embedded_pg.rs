@@ -145,16 +145,7 @@ pub fn stop(root: &Path) -> Result<(), EmbeddedError> {
     if layout.running_port().is_none() {
         return Ok(());
     }
-    let output = run(layout.pg_ctl_stop("fast"), "pg_ctl stop")?;
-    if output.status.success() {
-        return Ok(());
-    }
-    Err(EmbeddedError::new(format!(
-        "could not stop the PostgreSQL server of `{}` ({}):\n{}",
-        layout.data_dir().display(),
-        output.status,
-        tail(&combined_output(&output), TAIL_LINES)
-    )))
+    layout.stop("fast")
 }
 
 /// A throw-away cluster for tests: a fresh directory under the system temp directory, `fsync`
@@ -185,6 +176,26 @@ impl TemporaryCluster {
     /// How to reach the cluster.
     pub fn cluster(&self) -> &RunningCluster {
         &self.cluster
+    }
+
+    /// Stops the server as a crash would (`pg_ctl stop -m immediate`: every session is cut,
+    /// no shutdown checkpoint, the next start replays the WAL); the data directory stays.
+    pub fn crash(&self) -> Result<(), EmbeddedError> {
+        self.layout.stop("immediate")
+    }
+
+    /// Starts the server again after `crash`, on the same data directory and port.
+    pub fn restart(&self) -> Result<(), EmbeddedError> {
+        let port = self.layout.start_on_free_port(Some(self.cluster.port))?;
+        if port == self.cluster.port {
+            return Ok(());
+        }
+        self.layout.stop_immediately();
+        Err(EmbeddedError::new(format!(
+            "port {} was taken while the server of `{}` was stopped",
+            self.cluster.port,
+            self.layout.data_dir().display()
+        )))
     }
 }
 
@@ -434,15 +445,25 @@ impl Layout {
         pg_ctl
     }
 
-    fn pg_ctl_stop(&self, mode: &str) -> Command {
+    /// `pg_ctl stop -m MODE`; the error quotes its output.
+    fn stop(&self, mode: &str) -> Result<(), EmbeddedError> {
         let mut pg_ctl = self.pg_ctl("stop");
         pg_ctl.args(["-m", mode]);
-        pg_ctl
+        let output = run(pg_ctl, "pg_ctl stop")?;
+        if output.status.success() {
+            return Ok(());
+        }
+        Err(EmbeddedError::new(format!(
+            "could not stop the PostgreSQL server of `{}` ({}):\n{}",
+            self.data_dir().display(),
+            output.status,
+            tail(&combined_output(&output), TAIL_LINES)
+        )))
     }
 
     /// Stops the server without a checkpoint, ignoring failure: for clusters about to be deleted.
     fn stop_immediately(&self) {
-        let _ = run(self.pg_ctl_stop("immediate"), "pg_ctl stop");
+        let _ = self.stop("immediate");
     }
 }
 

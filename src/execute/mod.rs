@@ -1,7 +1,9 @@
 //! Walking a plan: steps start as soon as the steps they wait for have finished, at most
 //! `threads` at a time; an error or a failed error-severity test skips every step that waits on
-//! it (directly or not); `--fail-fast` stops starting new steps after the first failure, and
-//! Ctrl-C (see `cancel`) too, recording the steps it stopped or never started as cancelled.
+//! it (directly or not); `--fail-fast` stops starting new steps after the first failure, so
+//! does a connection to PostgreSQL lost for good (every further step would wait the pool's
+//! connect timeout only to fail too), and Ctrl-C (see `cancel`) too, recording the steps it
+//! stopped or never started as cancelled.
 //! Steps that hit a transient database fault run again a few times (see `step`). Results are
 //! recorded per node and announced through a `Reporter`. Database work goes through the
 //! adapter; this module never writes SQL and never prints (the `Reporter` does).
@@ -17,6 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::adapter::postgres::Postgres;
 use crate::compile::{CompileEnvironment, Manifest};
+use crate::error::ErrorKind;
 use crate::plan::{Plan, StepAction};
 
 pub use cancel::{Cancel, CtrlC};
@@ -142,11 +145,12 @@ pub async fn execute(
     let mut free_threads: Vec<usize> = (1..=options.threads.max(1)).rev().collect();
     let mut running: JoinSet<(usize, usize, NodeResult)> = JoinSet::new();
     let mut results = Vec::with_capacity(total);
-    let mut stopping = false;
+    // Set when no new step may start (besides Ctrl-C): why the steps left are skipped.
+    let mut stop_reason: Option<&'static str> = None;
     let mut watch = cancel.clone();
     while results.len() < total {
         let cancelled = cancel.is_cancelled();
-        while !stopping && !cancelled && !ready.is_empty() && !free_threads.is_empty() {
+        while stop_reason.is_none() && !cancelled && !ready.is_empty() && !free_threads.is_empty() {
             let Some(step_index) = ready.pop_front() else {
                 break;
             };
@@ -196,16 +200,12 @@ pub async fn execute(
                 break;
             }
             None => {
-                // Nothing running and nothing ready: only Ctrl-C and fail-fast stop like this;
-                // anything else is a plan whose waits form a cycle, which is a bug in tmk.
-                let (status, reason) = if cancelled || stopping {
-                    stopped(cancelled)
-                } else {
-                    (
-                        Status::Error,
-                        "not run: internal error, the plan's steps wait for each other",
-                    )
-                };
+                // Nothing running and nothing ready: only a stopped run ends like this; anything
+                // else is a plan whose waits form a cycle, which is a bug in tmk.
+                let (status, reason) = stopped(cancelled, stop_reason).unwrap_or((
+                    Status::Error,
+                    "not run: internal error, the plan's steps wait for each other",
+                ));
                 let remaining = Remaining {
                     plan,
                     manifest: &manifest,
@@ -225,8 +225,14 @@ pub async fn execute(
         free_threads.push(thread);
         done[step_index] = true;
         let blocks = result.status.blocks_descendants();
-        if blocks && options.fail_fast {
-            stopping = true;
+        let lost_connection = result
+            .error
+            .as_ref()
+            .is_some_and(|error| error.kind == ErrorKind::Connection);
+        if stop_reason.is_none() && lost_connection {
+            stop_reason = Some(CONNECTION_LOST_REASON);
+        } else if stop_reason.is_none() && blocks && options.fail_fast {
+            stop_reason = Some(FAIL_FAST_REASON);
         }
         reporter.node_finished(&manifest, &result, results.len() + 1, total);
         results.push(result);
@@ -249,8 +255,9 @@ pub async fn execute(
                 }
             }
         }
-        if (stopping || cancel.is_cancelled()) && running.is_empty() {
-            let (status, reason) = stopped(cancel.is_cancelled());
+        if running.is_empty()
+            && let Some((status, reason)) = stopped(cancel.is_cancelled(), stop_reason)
+        {
             let remaining = Remaining {
                 plan,
                 manifest: &manifest,
@@ -264,16 +271,17 @@ pub async fn execute(
 }
 
 const FAIL_FAST_REASON: &str = "skipped: the run stopped at the first failure (--fail-fast)";
+const CONNECTION_LOST_REASON: &str = "skipped: the run stopped when the connection to PostgreSQL was lost";
 const CANCELLED_RUNNING: &str = "cancelled (Ctrl-C) while running; its transaction rolled back";
 const CANCELLED_NOT_STARTED: &str = "cancelled (Ctrl-C) before it started";
 
 /// How the steps left are recorded when the run stops early: cancelled by Ctrl-C, or skipped
-/// by --fail-fast.
-fn stopped(cancelled: bool) -> (Status, &'static str) {
+/// for `stop_reason` (--fail-fast, a lost connection); None when the run has not stopped.
+fn stopped(cancelled: bool, stop_reason: Option<&'static str>) -> Option<(Status, &'static str)> {
     if cancelled {
-        (Status::Cancelled, CANCELLED_NOT_STARTED)
+        Some((Status::Cancelled, CANCELLED_NOT_STARTED))
     } else {
-        (Status::Skipped, FAIL_FAST_REASON)
+        stop_reason.map(|reason| (Status::Skipped, reason))
     }
 }
 

@@ -99,7 +99,15 @@ pub fn psql(sql: &str) -> String {
 
 /// Run SQL with psql in database `dbname` of the test server.
 pub fn psql_in(dbname: &str, sql: &str) -> String {
-    let database = database();
+    let database = Database {
+        dbname: dbname.to_string(),
+        ..database().clone()
+    };
+    psql_at(&database, sql)
+}
+
+/// Run SQL with psql on `database` (e.g. a test's private cluster); output as `psql`.
+pub fn psql_at(database: &Database, sql: &str) -> String {
     let output = Command::new("psql")
         .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", &database.host])
         .args([
@@ -108,7 +116,7 @@ pub fn psql_in(dbname: &str, sql: &str) -> String {
             "-U",
             &database.user,
             "-d",
-            dbname,
+            &database.dbname,
             "-c",
             sql,
         ])
@@ -203,7 +211,11 @@ impl TestProject {
 
     /// A profiles.yml for profile `name` on the test database.
     pub fn profile(&self, name: &str) -> String {
-        let database = database();
+        self.profile_at(name, database())
+    }
+
+    /// A profiles.yml for profile `name` on `database`, in this test's schema.
+    pub fn profile_at(&self, name: &str, database: &Database) -> String {
         format!(
             "{name}:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: {}\n      port: {}\n      user: {}\n      password: ''\n      dbname: {}\n      schema: {}\n      threads: 4\n",
             database.host, database.port, database.user, database.dbname, self.schema

@@ -1,9 +1,9 @@
 //! PostgreSQL through sqlx: connecting from a profile target, running statements on pooled
 //! connections, cancelling the statements running on them, and turning database errors into
 //! tmk errors with PostgreSQL's message, detail, hint and the position mapped into the compiled
-//! SQL, marked transient when running the same work again may succeed. It must not decide what
-//! to build or in which order, nor whether to retry, and must not print: callers pass the SQL
-//! and relations and report the outcome.
+//! SQL, marked transient when running the same work again may succeed and as connection errors
+//! when the session is gone. It must not decide what to build or in which order, nor whether to
+//! retry, and must not print: callers pass the SQL and relations and report the outcome.
 
 mod audit;
 mod catalog;
@@ -241,12 +241,22 @@ pub(crate) fn statement_error(
     offset: usize,
 ) -> Error {
     let transient = is_transient(error);
+    let kind = if is_connection_lost(error) {
+        ErrorKind::Connection
+    } else {
+        ErrorKind::Database
+    };
     let sqlx::Error::Database(database) = error else {
-        let mut tmk_error = Error::new(ErrorKind::Database, error.to_string());
+        let mut tmk_error = match kind {
+            ErrorKind::Connection => Error::new(kind, "lost the connection to PostgreSQL")
+                .detail(error.to_string())
+                .hint("the server stopped or the network failed; the relation being built is in its old or its new state: run the build again once the server answers"),
+            _ => Error::new(kind, error.to_string()),
+        };
         tmk_error.transient = transient;
         return tmk_error;
     };
-    let mut tmk_error = Error::new(ErrorKind::Database, database.message().to_string());
+    let mut tmk_error = Error::new(kind, database.message().to_string());
     tmk_error.transient = transient;
     if let Some(postgres) = database.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
         if let Some(detail) = postgres.detail() {
@@ -260,6 +270,24 @@ pub(crate) fn statement_error(
         }
     }
     tmk_error
+}
+
+/// Whether `error` means the session is gone: I/O or protocol failures, a pool that cannot
+/// connect, or the server ending the session (SQLSTATE class 08 `connection_exception`, 57P01
+/// `admin_shutdown`, 57P02 `crash_shutdown`, 57P03 `cannot_connect_now`).
+fn is_connection_lost(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => database
+            .code()
+            .is_some_and(|code| code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")),
+        _ => false,
+    }
 }
 
 /// Whether running the same work again may succeed: the connection was reset or closed (an
@@ -328,11 +356,34 @@ mod tests {
         let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "connection reset by peer");
         let error = statement_error(&sqlx::Error::Io(reset), "select 1", None, 0);
         assert!(error.transient);
+        assert_eq!(error.kind, ErrorKind::Connection);
+        assert_eq!(error.message, "lost the connection to PostgreSQL");
         assert_eq!(
-            error.message,
-            "error communicating with database: connection reset by peer"
+            error.details,
+            ["error communicating with database: connection reset by peer"]
         );
         assert!(!statement_error(&sqlx::Error::PoolTimedOut, "select 1", None, 0).transient);
         assert!(!statement_error(&sqlx::Error::RowNotFound, "select 1", None, 0).transient);
+    }
+
+    #[test]
+    fn a_session_ended_by_the_server_is_a_lost_connection_and_other_errors_are_not() {
+        let lost = [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Protocol("unexpected message".to_string()),
+        ];
+        for error in &lost {
+            assert!(is_connection_lost(error), "{error}");
+            assert_eq!(
+                statement_error(error, "select 1", None, 0).kind,
+                ErrorKind::Connection
+            );
+        }
+        assert!(!is_connection_lost(&sqlx::Error::RowNotFound));
+        assert_eq!(
+            statement_error(&sqlx::Error::RowNotFound, "select 1", None, 0).kind,
+            ErrorKind::Database
+        );
     }
 }
