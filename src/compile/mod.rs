@@ -18,6 +18,7 @@ pub mod node;
 mod parse;
 pub mod quarantine;
 pub mod snapshot;
+pub mod test_batch;
 
 use crate::compile::jinja::context::FromSerde;
 use std::collections::HashMap;

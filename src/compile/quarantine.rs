@@ -40,8 +40,8 @@ pub fn checks(manifest: &Manifest, index: usize) -> Vec<QuarantineCheck> {
         .collect()
 }
 
-/// The condition of a test's failing rows, when it is a row-level test.
-fn failing_condition(manifest: &Manifest, test_node: &Node) -> Option<String> {
+/// The condition of a test's failing rows, when it is a row-level test (its `where` included).
+pub(super) fn failing_condition(manifest: &Manifest, test_node: &Node) -> Option<String> {
     let test = test_node.test.as_ref()?;
     let argument = |key: &str| test.kwargs.get(key);
     let column = test.column_name.as_deref();

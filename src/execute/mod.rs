@@ -11,6 +11,7 @@
 mod cancel;
 mod microbatch;
 mod step;
+mod test_batches;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -148,6 +149,7 @@ pub async fn execute(
     // Set when no new step may start (besides Ctrl-C): why the steps left are skipped.
     let mut stop_reason: Option<&'static str> = None;
     let mut watch = cancel.clone();
+    let batches = Arc::new(test_batches::BatchAnswers::new(plan.test_batches.clone()));
     while results.len() < total {
         let cancelled = cancel.is_cancelled();
         while stop_reason.is_none() && !cancelled && !ready.is_empty() && !free_threads.is_empty() {
@@ -160,8 +162,14 @@ pub async fn execute(
             let postgres = postgres.clone();
             let environment = environment.clone();
             let cancel = cancel.clone();
+            let batches = batches.clone();
             running.spawn(async move {
-                let result = step::run_step(manifest, &postgres, &step, thread, environment, &cancel).await;
+                let context = step::StepContext {
+                    postgres: &postgres,
+                    cancel: &cancel,
+                    batches: &batches,
+                };
+                let result = step::run_step(manifest, &context, &step, thread, environment).await;
                 (step_index, thread, result)
             });
         }

@@ -9,12 +9,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::test_batches::BatchAnswers;
 use super::{Cancel, NodeResult, Status, seconds_since};
 use crate::adapter::postgres::{
     BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, OnSchemaChange, Postgres, RelationKind,
     SqlOrigin, StoredFailures, WatermarkColumn,
 };
-use crate::adapter::postgres::{EnforcedContract, FreshnessReading, Quarantine};
+use crate::adapter::postgres::{EnforcedContract, FreshnessReading, Quarantine, TestOutcome};
 use crate::compile::config::{self, ConfigExt, StoreFailuresAs};
 use crate::compile::contract::{ForeignTarget, foreign_target};
 use crate::compile::freshness::Freshness;
@@ -50,16 +51,26 @@ const MAX_RETRIES: u32 = 3;
 /// The pause before the first retry; it doubles before each next one.
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 
+/// What every step of a run shares: the database, the run's cancellation, the test batches.
+pub struct StepContext<'a> {
+    /// The target.
+    pub postgres: &'a Postgres,
+    /// Set by Ctrl-C.
+    pub cancel: &'a Cancel,
+    /// The answers of the plan's test batches.
+    pub batches: &'a BatchAnswers,
+}
+
 /// Run `step` (again after a transient fault, unless the run was cancelled) and describe what
 /// happened.
 pub async fn run_step(
     manifest: Arc<Manifest>,
-    postgres: &Postgres,
+    context: &StepContext<'_>,
     step: &Step,
     thread_id: usize,
     environment: Arc<CompileEnvironment>,
-    cancel: &Cancel,
 ) -> NodeResult {
+    let cancel = context.cancel;
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
     let deferred = compile_if_deferred(&manifest, step.node, environment.clone()).await;
@@ -74,7 +85,7 @@ pub async fn run_step(
     let outcome = match sql {
         Err(error) => Err(error),
         Ok(sql) => loop {
-            match run_action(&manifest, postgres, step, sql, &environment).await {
+            match run_action(&manifest, context, step, sql, &environment).await {
                 Err(error) if error.transient && retries < MAX_RETRIES && !cancel.is_cancelled() => {
                     first_fault.get_or_insert(error.message);
                     tokio::time::sleep(FIRST_BACKOFF * 2u32.pow(retries)).await;
@@ -135,18 +146,25 @@ pub async fn run_step(
 /// Run the step's action once.
 async fn run_action(
     manifest: &Arc<Manifest>,
-    postgres: &Postgres,
+    context: &StepContext<'_>,
     step: &Step,
     sql: &str,
     environment: &Arc<CompileEnvironment>,
 ) -> Result<Done> {
+    let postgres = context.postgres;
     let node = &manifest.nodes[step.node];
     match step.action {
         StepAction::Model(materialization) => {
             build_model(manifest, postgres, step, sql, materialization, environment).await
         }
         StepAction::Seed => load_seed(manifest, postgres, node, step.full_refresh).await,
-        StepAction::Test => run_test(manifest, postgres, node, sql, environment).await,
+        StepAction::Test => match step.batch {
+            Some(slot) => match context.batches.outcome(postgres, slot).await {
+                Some(outcome) => Ok(test_done(node, outcome)),
+                None => run_test(manifest, postgres, node, sql, environment).await,
+            },
+            None => run_test(manifest, postgres, node, sql, environment).await,
+        },
         StepAction::Snapshot => run_snapshot(manifest, postgres, step, sql, environment).await,
         StepAction::Freshness => check_freshness(postgres, node).await,
     }
@@ -617,6 +635,11 @@ async fn run_test(
     let outcome = postgres
         .run_test(sql, &node.config, &origin(manifest, node, sql), stored.as_ref())
         .await?;
+    Ok(test_done(node, outcome))
+}
+
+/// A test's result from its failure count: fail (error severity), warn or pass.
+fn test_done(node: &Node, outcome: TestOutcome) -> Done {
     let severity_error = node.severity().eq_ignore_ascii_case("error");
     let status = if outcome.should_error && severity_error {
         Status::Fail
@@ -641,12 +664,12 @@ async fn run_test(
                 .unwrap_or("!= 0")
         ),
     };
-    Ok(Done {
+    Done {
         status,
         message,
         rows_affected: None,
         failures: Some(outcome.failures),
         statements: outcome.statements,
         freshness: None,
-    })
+    }
 }

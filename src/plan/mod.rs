@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use crate::compile::Manifest;
 use crate::compile::node::{Materialization, ResourceType};
+use crate::compile::test_batch::{self, TestBatch};
 
 /// Which command the plan is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +67,18 @@ pub struct Step {
     pub waits_for: Vec<usize>,
     /// Rebuild from scratch (`--full-refresh`, unless the node's config says otherwise).
     pub full_refresh: bool,
+    /// For a test answered with others of its relation by one query: which batch, and its
+    /// place in it.
+    pub batch: Option<BatchSlot>,
+}
+
+/// A test's place in a batch of [`Plan::test_batches`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchSlot {
+    /// Index into `Plan::test_batches`.
+    pub batch: usize,
+    /// Index into that batch's tests.
+    pub position: usize,
 }
 
 /// The steps of a run, in a topological order.
@@ -73,6 +86,8 @@ pub struct Step {
 pub struct Plan {
     /// The steps.
     pub steps: Vec<Step>,
+    /// Tests of one relation counted by one query (one scan per table).
+    pub test_batches: Vec<TestBatch>,
 }
 
 impl Plan {
@@ -112,7 +127,7 @@ impl Plan {
             .collect();
         let tests_of = tests_by_parent(manifest, &step_of);
         let position = topological_positions(manifest);
-        let steps = planned
+        let mut steps = planned
             .iter()
             .map(|&(node, action)| {
                 let mut waits_for = Vec::new();
@@ -137,21 +152,35 @@ impl Plan {
                     action,
                     waits_for,
                     full_refresh: manifest.nodes[node].full_refresh(full_refresh),
+                    batch: None,
                 }
             })
+            .collect::<Vec<_>>();
+        let tests: Vec<usize> = planned
+            .iter()
+            .filter(|(_, action)| *action == StepAction::Test)
+            .map(|(node, _)| *node)
             .collect();
-        Plan { steps }
+        let test_batches = test_batch::batches(manifest, &tests);
+        for (batch, tests) in test_batches.iter().enumerate() {
+            for (position, test) in tests.tests.iter().enumerate() {
+                steps[step_of[&test.node]].batch = Some(BatchSlot { batch, position });
+            }
+        }
+        Plan { steps, test_batches }
     }
 
-    /// One line per step: `index  action  unique_id  <- waits`.
+    /// One line per step: `index  action  unique_id  after waits`.
+    /// A batched test says which batch (`[batch 1]`); the batches follow, one line each.
     pub fn describe(&self, manifest: &Manifest) -> String {
-        self.steps
+        let mut lines: Vec<String> = self
+            .steps
             .iter()
             .enumerate()
             .map(|(index, step)| {
                 let waits: Vec<String> = step.waits_for.iter().map(|wait| (wait + 1).to_string()).collect();
                 format!(
-                    "{:>4}  {:<9} {}{}",
+                    "{:>4}  {:<9} {}{}{}",
                     index + 1,
                     step.action.describe(),
                     manifest.nodes[step.node].unique_id,
@@ -159,11 +188,22 @@ impl Plan {
                         String::new()
                     } else {
                         format!("  after {}", waits.join(","))
-                    }
+                    },
+                    step.batch
+                        .map(|slot| format!("  [batch {}]", slot.batch + 1))
+                        .unwrap_or_default()
                 )
             })
-            .collect::<Vec<_>>()
-            .join("\n")
+            .collect();
+        lines.extend(self.test_batches.iter().enumerate().map(|(index, batch)| {
+            format!(
+                "batch {}: {} tests of {} in one query",
+                index + 1,
+                batch.tests.len(),
+                batch.relation.render()
+            )
+        }));
+        lines.join("\n")
     }
 }
 

@@ -18,6 +18,7 @@ mod quarantine;
 mod run_lock;
 mod schema_change;
 mod snapshot;
+mod test_batch;
 mod watermark;
 
 use std::sync::{Arc, Mutex, PoisonError};
