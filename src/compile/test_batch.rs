@@ -1,9 +1,10 @@
 //! One scan per table: the generic tests of a run that check the same relation row by row
 //! (not_null, accepted_values, accepted_range, expression_is_true) are combined into one query
-//! that counts each test's failures with `count(*) filter (where ..)` (accepted_values: the
-//! distinct bad values, as dbt counts them), instead of one query per test (dbt-core #4346).
-//! Each test's count, `limit`, `warn_if` and `error_if` are applied exactly as if it ran alone.
-//! Pure: the plan holds the batches, the adapter runs them.
+//! that counts each test's failing rows with `count(*) filter (where ..)` — an aggregate
+//! PostgreSQL runs in parallel — instead of one query per test (dbt-core #4346). dbt counts an
+//! accepted_values test's distinct bad values, not its rows: only when it has bad rows is that
+//! count taken, by a query of its own. Each test's `limit`, `warn_if` and `error_if` then apply
+//! exactly as if it ran alone. Pure: the plan holds the batches, the adapter runs them.
 
 use std::collections::BTreeMap;
 
@@ -18,8 +19,11 @@ use super::quarantine::failing_condition;
 pub struct BatchedTest {
     /// The test's node index.
     pub node: usize,
-    /// `count(*) filter (where ..)` or `count(distinct ..) filter (where ..)`.
+    /// `count(*) filter (where ..)`: its failing rows.
     pub count: String,
+    /// When the failures are not the failing rows (accepted_values: distinct bad values), the
+    /// query that counts them, run only when there are failing rows.
+    pub recount: Option<String>,
     /// The test's `limit`: its failures are at most this many.
     pub limit: Option<i64>,
     /// `warn_if`, a comparison like `!= 0`.
@@ -38,35 +42,32 @@ pub struct TestBatch {
 }
 
 impl TestBatch {
-    /// The query: per test, its failures as text and whether they warn and error.
-    pub fn sql(&self) -> String {
-        let counts: Vec<String> = self
-            .tests
-            .iter()
-            .enumerate()
-            .map(|(position, test)| format!("{} as tmk_count_{position}", test.count))
-            .collect();
+    /// The one scan: each test's failing rows.
+    pub fn count_sql(&self) -> String {
+        let counts: Vec<String> = self.tests.iter().map(|test| test.count.clone()).collect();
+        format!(
+            "select\n    {}\nfrom {}",
+            counts.join(",\n    "),
+            self.relation.render()
+        )
+    }
+
+    /// Each test's failures (after `limit`) and whether they warn and error, given its
+    /// failures before `limit`: a query of constants, no scan.
+    pub fn threshold_sql(&self, failures: &[i64]) -> String {
         let outputs: Vec<String> = self
             .tests
             .iter()
-            .enumerate()
-            .map(|(position, test)| {
-                let failures = match test.limit {
-                    Some(limit) => format!("least(tmk_count_{position}, {limit})"),
-                    None => format!("tmk_count_{position}"),
-                };
+            .zip(failures)
+            .map(|(test, failures)| {
+                let failures = test.limit.map_or(*failures, |limit| (*failures).min(limit));
                 format!(
-                    "{failures}::text, {failures} {}, {failures} {}",
+                    "{failures}, {failures} {}, {failures} {}",
                     test.warn_if, test.error_if
                 )
             })
             .collect();
-        format!(
-            "select {}\nfrom (\n    select\n        {}\n    from {}\n) as tmk_counts",
-            outputs.join(",\n    "),
-            counts.join(",\n        "),
-            self.relation.render()
-        )
+        format!("select {}", outputs.join(",\n    "))
     }
 }
 
@@ -110,10 +111,13 @@ fn batched(manifest: &Manifest, index: usize) -> Option<(Relation, BatchedTest)>
         }
         _ => return None,
     };
-    let count = match (test.name.as_str(), test.column_name.as_deref()) {
+    let recount = match (test.name.as_str(), test.column_name.as_deref()) {
         // dbt's accepted_values returns one row per bad value.
-        ("accepted_values", Some(column)) => format!("count(distinct {column}) filter (where {condition})"),
-        _ => format!("count(*) filter (where {condition})"),
+        ("accepted_values", Some(column)) => Some(format!(
+            "select count(distinct {column}) from {} where {condition}",
+            relation.render()
+        )),
+        _ => None,
     };
     let text = |key: &str| {
         node.config
@@ -126,7 +130,8 @@ fn batched(manifest: &Manifest, index: usize) -> Option<(Relation, BatchedTest)>
         relation,
         BatchedTest {
             node: index,
-            count,
+            count: format!("count(*) filter (where {condition})"),
+            recount,
             limit: node.config.get("limit").and_then(Value::as_i64),
             warn_if: text("warn_if"),
             error_if: text("error_if"),
@@ -160,7 +165,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_query_counts_each_test_and_applies_its_limit_and_thresholds() {
+    fn one_scan_counts_rows_and_thresholds_apply_the_limit() {
+        let test = |count: &str, limit: Option<i64>, warn_if: &str| BatchedTest {
+            node: 0,
+            count: count.to_string(),
+            recount: None,
+            limit,
+            warn_if: warn_if.to_string(),
+            error_if: "!= 0".to_string(),
+        };
         let batch = TestBatch {
             relation: Relation {
                 database: "db".into(),
@@ -168,25 +181,17 @@ mod tests {
                 identifier: "orders".into(),
             },
             tests: vec![
-                BatchedTest {
-                    node: 3,
-                    count: "count(*) filter (where id is null)".into(),
-                    limit: None,
-                    warn_if: "!= 0".into(),
-                    error_if: "!= 0".into(),
-                },
-                BatchedTest {
-                    node: 4,
-                    count: "count(distinct status) filter (where status not in ('paid'))".into(),
-                    limit: Some(5),
-                    warn_if: "> 1".into(),
-                    error_if: ">= 10".into(),
-                },
+                test("count(*) filter (where id is null)", None, "!= 0"),
+                test("count(*) filter (where amount < 0)", Some(5), "> 1"),
             ],
         };
         assert_eq!(
-            batch.sql(),
-            "select tmk_count_0::text, tmk_count_0 != 0, tmk_count_0 != 0,\n    least(tmk_count_1, 5)::text, least(tmk_count_1, 5) > 1, least(tmk_count_1, 5) >= 10\nfrom (\n    select\n        count(*) filter (where id is null) as tmk_count_0,\n        count(distinct status) filter (where status not in ('paid')) as tmk_count_1\n    from \"db\".\"s\".\"orders\"\n) as tmk_counts"
+            batch.count_sql(),
+            "select\n    count(*) filter (where id is null),\n    count(*) filter (where amount < 0)\nfrom \"db\".\"s\".\"orders\""
+        );
+        assert_eq!(
+            batch.threshold_sql(&[0, 9]),
+            "select 0, 0 != 0, 0 != 0,\n    5, 5 > 1, 5 != 0"
         );
     }
 }

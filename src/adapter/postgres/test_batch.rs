@@ -1,7 +1,10 @@
-//! Running a test batch on PostgreSQL: one scan of the relation counts every batched test's
-//! failures and evaluates its `warn_if`/`error_if` (see `compile::test_batch`). It only reads.
+//! Running a test batch on PostgreSQL: one scan counts every batched test's failing rows (see
+//! `compile::test_batch`); an accepted_values test with bad rows then counts its distinct bad
+//! values with a query of its own; one query of constants applies each test's `limit`,
+//! `warn_if` and `error_if`. It only reads.
 
 use sqlx::Row;
+use sqlx::postgres::PgRow;
 
 use super::materialize::TestOutcome;
 use super::{Postgres, statement_error};
@@ -9,39 +12,50 @@ use crate::compile::test_batch::TestBatch;
 use crate::error::{Error, ErrorKind, Result};
 
 impl Postgres {
-    /// Count the failures of every test of `batch` with one query; outcomes in batch order.
+    /// The outcome of every test of `batch`, in batch order.
     pub async fn run_test_batch(&self, batch: &TestBatch) -> Result<Vec<TestOutcome>> {
-        let sql = batch.sql();
-        let row = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|error| statement_error(&error, &sql, None, 0))?;
-        let read = |error: sqlx::Error| {
-            Error::new(
-                ErrorKind::Database,
-                format!("cannot read a test batch's result: {error}"),
-            )
-        };
+        let counts = self.fetch_row(&batch.count_sql()).await?;
+        let mut failures = Vec::with_capacity(batch.tests.len());
+        for (position, test) in batch.tests.iter().enumerate() {
+            let rows: i64 = counts.try_get(position).map_err(read_error)?;
+            let failing = match &test.recount {
+                Some(recount) if rows > 0 => self.fetch_row(recount).await?.try_get(0).map_err(read_error)?,
+                _ => rows,
+            };
+            failures.push(failing);
+        }
+        let thresholds = self.fetch_row(&batch.threshold_sql(&failures)).await?;
         (0..batch.tests.len())
             .map(|position| {
-                let failures_text: String = row
-                    .try_get::<Option<String>, _>(3 * position)
-                    .map_err(read)?
-                    .unwrap_or_else(|| "0".to_string());
+                let failures: i64 = thresholds.try_get(3 * position).map_err(read_error)?;
+                let flag = |index: usize| -> Result<bool> {
+                    Ok(thresholds
+                        .try_get::<Option<bool>, _>(index)
+                        .map_err(read_error)?
+                        .unwrap_or(false))
+                };
                 Ok(TestOutcome {
-                    failures: failures_text.parse().unwrap_or(0),
-                    failures_text,
-                    should_warn: row
-                        .try_get::<Option<bool>, _>(3 * position + 1)
-                        .map_err(read)?
-                        .unwrap_or(false),
-                    should_error: row
-                        .try_get::<Option<bool>, _>(3 * position + 2)
-                        .map_err(read)?
-                        .unwrap_or(false),
+                    failures,
+                    failures_text: failures.to_string(),
+                    should_warn: flag(3 * position + 1)?,
+                    should_error: flag(3 * position + 2)?,
                     statements: Vec::new(),
                 })
             })
             .collect()
     }
+
+    async fn fetch_row(&self, sql: &str) -> Result<PgRow> {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|error| statement_error(&error, sql, None, 0))
+    }
+}
+
+fn read_error(error: sqlx::Error) -> Error {
+    Error::new(
+        ErrorKind::Database,
+        format!("cannot read a test batch's result: {error}"),
+    )
 }
