@@ -78,6 +78,12 @@ fn batched_tests_report_what_each_reports_alone() {
     let batched = project.tmk(&["test"]);
     assert_eq!(batched.code, 1, "{}", batched.stdout);
     let together = outcomes(&project);
+    // The batch's one scan ran (it is what target/run shows for each batched test).
+    let scanned = project.read("target/run/demo/models/schema.yml/not_null_orders_id.sql");
+    assert!(
+        scanned.contains("count(*) filter (where id is null)"),
+        "{scanned}"
+    );
     assert_eq!(together.len(), 6);
     let mut alone = BTreeMap::new();
     for unique_id in together.keys() {

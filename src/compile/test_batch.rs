@@ -62,7 +62,7 @@ impl TestBatch {
             .map(|(test, failures)| {
                 let failures = test.limit.map_or(*failures, |limit| (*failures).min(limit));
                 format!(
-                    "{failures}, {failures} {}, {failures} {}",
+                    "{failures}::bigint, {failures} {}, {failures} {}",
                     test.warn_if, test.error_if
                 )
             })
@@ -191,7 +191,7 @@ mod tests {
         );
         assert_eq!(
             batch.threshold_sql(&[0, 9]),
-            "select 0, 0 != 0, 0 != 0,\n    5, 5 > 1, 5 != 0"
+            "select 0::bigint, 0 != 0, 0 != 0,\n    5::bigint, 5 > 1, 5 != 0"
         );
     }
 }

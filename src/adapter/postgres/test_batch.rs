@@ -13,8 +13,10 @@ use crate::error::{Error, ErrorKind, Result};
 
 impl Postgres {
     /// The outcome of every test of `batch`, in batch order.
+    /// Each outcome lists the batch's scan as the statement that ran.
     pub async fn run_test_batch(&self, batch: &TestBatch) -> Result<Vec<TestOutcome>> {
-        let counts = self.fetch_row(&batch.count_sql()).await?;
+        let scan = batch.count_sql();
+        let counts = self.fetch_row(&scan).await?;
         let mut failures = Vec::with_capacity(batch.tests.len());
         for (position, test) in batch.tests.iter().enumerate() {
             let rows: i64 = counts.try_get(position).map_err(read_error)?;
@@ -39,7 +41,7 @@ impl Postgres {
                     failures_text: failures.to_string(),
                     should_warn: flag(3 * position + 1)?,
                     should_error: flag(3 * position + 2)?,
-                    statements: Vec::new(),
+                    statements: vec![scan.clone()],
                 })
             })
             .collect()
