@@ -17,6 +17,7 @@ bench:           ## compile, build, compatibility, snapshot and merge benchmarks
 	bench/build_speed.sh target/release/tmk
 	bench/compat.sh target/release/tmk
 	bench/snapshot_speed.sh target/release/tmk
+	bench/test_speed.sh target/release/tmk
 	bench/merge_speed.sh target/release/tmk
 
 run:             ## build the warehouse on the embedded PostgreSQL
