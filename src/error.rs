@@ -45,7 +45,7 @@ impl ErrorKind {
 }
 
 /// A position in a source file, with the file's text so an excerpt can be shown.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SourceLocation {
     /// The file, as shown to the user (relative to the project when possible).
     pub path: PathBuf,

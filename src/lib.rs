@@ -21,3 +21,4 @@ pub mod invocation;
 pub mod plan;
 pub mod project;
 pub mod seed;
+pub mod sql;

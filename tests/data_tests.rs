@@ -427,3 +427,37 @@ fn accepted_range_without_bounds_is_an_error_at_the_test() {
         run.stderr
     );
 }
+
+/// A test on a column its model does not return is a compile error at the test's YAML entry
+/// (with the closest column suggested), not a database error when the test runs.
+#[test]
+fn a_test_on_a_column_the_model_does_not_return_is_a_compile_error() {
+    let project = TestProject::new(
+        "unknown_test_column",
+        &[
+            ("models/customers.sql", "select 1 as id, 'Ann' as name\n"),
+            (
+                "models/schema.yml",
+                "version: 2\nmodels:\n  - name: customers\n    columns:\n      - name: id\n        data_tests: [unique]\n      - name: nmae\n        data_tests: [not_null]\n",
+            ),
+        ],
+    );
+    let compiled = project.tmk(&["compile"]);
+    assert_ne!(compiled.code, 0, "{}", compiled.stdout);
+    insta::assert_snapshot!("unknown_test_column", project.normalize(&compiled.stderr));
+    let built = project.tmk(&["build"]);
+    assert_eq!(built.code, 1, "{}", built.stdout);
+    assert!(
+        built
+            .stdout
+            .contains("compilation error: test `not_null_customers_nmae` checks column `nmae`"),
+        "{}",
+        built.stdout
+    );
+    assert!(!built.stdout.contains("database error"), "{}", built.stdout);
+    assert!(
+        built.stdout.contains("PASS  test unique_customers_id"),
+        "{}",
+        built.stdout
+    );
+}

@@ -130,7 +130,52 @@ impl Manifest {
                 }
             }
         }
+        for &index in selected {
+            if let Some(error) = self.unknown_test_column(index) {
+                self.nodes[index].compile_error = Some(error.clone());
+                errors.push((index, error));
+            }
+        }
         errors
+    }
+
+    /// A generic test whose column its model does not return, when the model's compiled SQL
+    /// tells which columns it returns: an error located at the test's declaration, instead of a
+    /// database error when the test runs.
+    fn unknown_test_column(&self, index: usize) -> Option<Error> {
+        let test = self.nodes[index].test.as_ref()?;
+        // These look the column up in the catalog: a missing one is their failing row.
+        if matches!(
+            test.name.as_str(),
+            "expect_column_to_exist" | "expect_column_values_to_be_of_type"
+        ) {
+            return None;
+        }
+        let column = test.column_name.as_deref()?;
+        if column.is_empty() || !column.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        let model = &self.nodes[test.attached_node?];
+        let returned = crate::sql::columns::output_columns(model.compiled_sql.as_deref()?)?;
+        if returned.iter().any(|returned| returned.is_named(column)) {
+            return None;
+        }
+        let names: Vec<&str> = returned.iter().map(|returned| returned.name.as_str()).collect();
+        let mut error = Error::new(
+            crate::error::ErrorKind::Compilation,
+            format!(
+                "test `{}` checks column `{column}`, which {} `{}` does not return",
+                self.nodes[index].name,
+                model.resource_type.as_str(),
+                model.name
+            ),
+        )
+        .detail(format!("`{}` returns: {}", model.name, names.join(", ")))
+        .maybe_hint(crate::error::did_you_mean(column, names.iter().copied()));
+        if let Some(location) = &test.declared_at {
+            error = error.at(location.clone());
+        }
+        Some(error)
     }
 
     /// Render one node that was deferred because it queries the database, with its ephemeral

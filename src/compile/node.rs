@@ -171,6 +171,8 @@ pub struct TestMetadata {
     pub tested: TestedRelation,
     /// The model, seed or snapshot the test is attached to (None for source tests, as in dbt).
     pub attached_node: Option<usize>,
+    /// Where the test is declared in its properties file, for errors about it.
+    pub declared_at: Option<crate::error::SourceLocation>,
 }
 
 /// One node of the project.

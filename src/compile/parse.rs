@@ -993,6 +993,7 @@ impl<'p> Parser<'p> {
         attached: &str,
         target: &TestTarget,
     ) -> Result<Draft> {
+        let test_pos = test.pos;
         let mut fqn = vec![self.project_name.to_string()];
         fqn.extend(yaml_folders(file));
         fqn.push(test.name.clone());
@@ -1030,6 +1031,7 @@ impl<'p> Parser<'p> {
                 }
             },
             attached_node: None,
+            declared_at: Some(file.location(test_pos)),
         });
         finish_config(&mut node);
         Ok(Draft {
