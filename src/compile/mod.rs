@@ -30,6 +30,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::graph::Dag;
+use crate::sql::columns::OutputColumn;
 use jinja::Jinja;
 use jinja::context::{JinjaDatabase, Lookup, RenderContext, StoredWatermark, TargetInfo};
 use jinja::relation::RelationValue;
@@ -130,21 +131,43 @@ impl Manifest {
                 }
             }
         }
-        for &index in selected {
-            if let Some(error) = self.unknown_test_column(index) {
-                self.nodes[index].compile_error = Some(error.clone());
-                errors.push((index, error));
-            }
+        for (index, error) in self.unknown_test_columns(selected) {
+            self.nodes[index].compile_error = Some(error.clone());
+            errors.push((index, error));
         }
         errors
     }
 
-    /// A generic test whose column its model does not return, when the model's compiled SQL
-    /// tells which columns it returns: an error located at the test's declaration, instead of a
-    /// database error when the test runs.
-    fn unknown_test_column(&self, index: usize) -> Option<Error> {
+    /// The selected tests on a column their model does not return (each model's SQL is read
+    /// once, in parallel).
+    fn unknown_test_columns(&self, selected: &[usize]) -> Vec<(usize, Error)> {
+        let mut models: Vec<usize> = selected
+            .iter()
+            .filter_map(|&index| self.checked_column(index).map(|(model, _)| model))
+            .collect();
+        models.sort_unstable();
+        models.dedup();
+        let returned: HashMap<usize, Vec<OutputColumn>> = models
+            .par_iter()
+            .filter_map(|&model| {
+                let sql = self.nodes[model].compiled_sql.as_deref()?;
+                Some((model, crate::sql::columns::output_columns(sql)?))
+            })
+            .collect();
+        selected
+            .iter()
+            .filter_map(|&index| {
+                let (model, column) = self.checked_column(index)?;
+                let error = self.unknown_column_error(index, model, column, returned.get(&model)?)?;
+                Some((index, error))
+            })
+            .collect()
+    }
+
+    /// The model and plain column a generic test checks, when it is one whose column must
+    /// exist (the existence and type tests look it up in the catalog instead).
+    fn checked_column(&self, index: usize) -> Option<(usize, &str)> {
         let test = self.nodes[index].test.as_ref()?;
-        // These look the column up in the catalog: a missing one is their failing row.
         if matches!(
             test.name.as_str(),
             "expect_column_to_exist" | "expect_column_values_to_be_of_type"
@@ -155,11 +178,22 @@ impl Manifest {
         if column.is_empty() || !column.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return None;
         }
-        let model = &self.nodes[test.attached_node?];
-        let returned = crate::sql::columns::output_columns(model.compiled_sql.as_deref()?)?;
+        Some((test.attached_node?, column))
+    }
+
+    /// The error for test `index` when `column` is not among the columns its model returns.
+    fn unknown_column_error(
+        &self,
+        index: usize,
+        model: usize,
+        column: &str,
+        returned: &[OutputColumn],
+    ) -> Option<Error> {
         if returned.iter().any(|returned| returned.is_named(column)) {
             return None;
         }
+        let test = self.nodes[index].test.as_ref()?;
+        let model = &self.nodes[model];
         let names: Vec<&str> = returned.iter().map(|returned| returned.name.as_str()).collect();
         let mut error = Error::new(
             crate::error::ErrorKind::Compilation,
