@@ -72,7 +72,11 @@ pub struct MacroModule {
     signatures: HashMap<String, Signature>,
     segments: Vec<Segment>,
     name_set: std::collections::HashSet<String>,
+    /// The prefix importing every macro (templates that call `adapter.dispatch`).
     prefix: String,
+    /// Macro name → the macros its body mentions (and their `postgres__`/`default__`
+    /// implementations, which `adapter.dispatch` picks by name).
+    uses: HashMap<String, Vec<String>>,
 }
 
 impl MacroModule {
@@ -86,6 +90,7 @@ impl MacroModule {
             segments: Vec::new(),
             name_set: Default::default(),
             prefix: String::new(),
+            uses: HashMap::new(),
         };
         let mut project_names = BTreeSet::new();
         module.append(BUILTIN_PATH, Arc::from(BUILTIN_MACROS), &mut BTreeSet::new())?;
@@ -95,17 +100,50 @@ impl MacroModule {
         module.names.sort();
         module.names.dedup();
         module.name_set = module.names.iter().cloned().collect();
-        if !module.names.is_empty() {
-            let internal: Vec<String> = module
-                .names
-                .iter()
-                .map(|name| format!("{PREFIX}{name}"))
-                .collect();
-            let list = internal.join(", ");
-            module.prefix =
-                format!("{{% from '{MODULE_NAME}' import {list} %}}{{{{ __tmk_register({list}) }}}}");
-        }
+        module.prefix = import_prefix(module.names.iter());
+        module.uses = module.macro_uses();
         Ok(module)
+    }
+
+    /// Each macro's body (in the joined module) → the macro names it mentions.
+    fn macro_uses(&self) -> HashMap<String, Vec<String>> {
+        let starts: Vec<(usize, String)> = self
+            .source
+            .match_indices(PREFIX)
+            .filter(|(start, _)| self.source[..*start].trim_end().ends_with("macro"))
+            .map(|(start, _)| {
+                let name: String = self.source[start + PREFIX.len()..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                (start, name)
+            })
+            .collect();
+        let mut uses = HashMap::new();
+        for (position, (start, name)) in starts.iter().enumerate() {
+            let end = starts
+                .get(position + 1)
+                .map_or(self.source.len(), |(next, _)| *next);
+            let body = &self.source[start + PREFIX.len() + name.len()..end];
+            let mut used = self.with_implementations(self.mentioned(body));
+            used.retain(|used| used != name);
+            uses.entry(name.clone()).or_insert_with(Vec::new).extend(used);
+        }
+        uses
+    }
+
+    /// `names` and, for each, the `postgres__`/`default__` macros `adapter.dispatch` would pick.
+    fn with_implementations(&self, names: Vec<String>) -> Vec<String> {
+        let mut all = Vec::with_capacity(names.len());
+        for name in names {
+            for candidate in [format!("postgres__{name}"), format!("default__{name}")] {
+                if self.name_set.contains(&candidate) {
+                    all.push(candidate);
+                }
+            }
+            all.push(name);
+        }
+        all
     }
 
     fn append(&mut self, path: &str, text: Arc<str>, seen: &mut BTreeSet<String>) -> Result<()> {
@@ -148,19 +186,37 @@ impl MacroModule {
         self.signatures.get(name)
     }
 
-    /// The first line of a template that uses macros: import the module and register them.
-    /// Templates that mention no macro (and no `adapter.dispatch`) get no prefix, which keeps
-    /// rendering the many plain models cheap; a mention anywhere imports all macros, so macros
-    /// that call other macros find them.
-    pub fn prefix_for(&self, text: &str) -> &str {
-        if self.prefix.is_empty() || !(text.contains("dispatch") || self.mentions_macro(text)) {
-            return "";
+    /// The first line of a template that uses macros: import the macros it mentions, and
+    /// those they use in turn, and register them. Templates that mention no macro get no prefix,
+    /// which keeps rendering the many plain models cheap; one that calls `adapter.dispatch`
+    /// imports every macro (it may pick any by name).
+    pub fn prefix_for(&self, text: &str) -> String {
+        if self.prefix.is_empty() {
+            return String::new();
         }
-        &self.prefix
+        if text.contains("dispatch") {
+            return self.prefix.clone();
+        }
+        let mut needed: BTreeSet<String> = BTreeSet::new();
+        let mut pending = self.with_implementations(self.mentioned(text));
+        while let Some(name) = pending.pop() {
+            if needed.insert(name.clone())
+                && let Some(used) = self.uses.get(&name)
+            {
+                pending.extend(used.iter().cloned());
+            }
+        }
+        if needed.is_empty() {
+            String::new()
+        } else {
+            import_prefix(needed.iter())
+        }
     }
 
-    fn mentions_macro(&self, text: &str) -> bool {
+    /// The macro names `text` mentions, in order of first mention.
+    fn mentioned(&self, text: &str) -> Vec<String> {
         let bytes = text.as_bytes();
+        let mut found: Vec<String> = Vec::new();
         let mut index = 0;
         while index < bytes.len() {
             if bytes[index].is_ascii_alphabetic() || bytes[index] == b'_' {
@@ -168,14 +224,15 @@ impl MacroModule {
                 while index < bytes.len() && (bytes[index].is_ascii_alphanumeric() || bytes[index] == b'_') {
                     index += 1;
                 }
-                if self.name_set.contains(&text[start..index]) {
-                    return true;
+                let word = &text[start..index];
+                if self.name_set.contains(word) && !found.iter().any(|name| name == word) {
+                    found.push(word.to_string());
                 }
             } else {
                 index += 1;
             }
         }
-        false
+        found
     }
 
     /// Map a line of the joined module to the macro file and line it came from.
@@ -225,6 +282,16 @@ impl MacroModule {
                 tmk_error
             })
     }
+}
+
+/// `{% from module import tmk_macro__a, .. %}{{ __tmk_register(tmk_macro__a, ..) }}` for `names`.
+fn import_prefix<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let internal: Vec<String> = names.map(|name| format!("{PREFIX}{name}")).collect();
+    if internal.is_empty() {
+        return String::new();
+    }
+    let list = internal.join(", ");
+    format!("{{% from '{MODULE_NAME}' import {list} %}}{{{{ __tmk_register({list}) }}}}")
 }
 
 fn register_macros(state: &mut State, macros: Rest<Value>) -> Result<String, JinjaError> {
@@ -379,7 +446,38 @@ fn parameters(after_name: &str) -> Vec<Parameter> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Parameter, parameters, rename_macros};
+    use super::{MacroModule, Parameter, parameters, rename_macros};
+    use crate::project::ProjectFile;
+
+    #[test]
+    fn a_template_imports_the_macros_it_mentions_and_what_they_use() {
+        let file = ProjectFile {
+            relative_path: "macros/m.sql".to_string(),
+            stem: "m".to_string(),
+            folders: Vec::new(),
+            text: "{% macro cents(x) %}{{ money(x) }} * 100{% endmacro %}\n{% macro money(x) %}round({{ x }}, 2){% endmacro %}\n{% macro unused() %}1{% endmacro %}".into(),
+        };
+        let module = MacroModule::assemble(&[file]).expect("macros");
+        let prefix = module.prefix_for("select {{ cents('price') }} from t");
+        assert!(
+            prefix.contains("import tmk_macro__cents, tmk_macro__money %}"),
+            "{prefix}"
+        );
+        assert!(!prefix.contains("unused"));
+        assert_eq!(module.prefix_for("select 1"), "");
+        // A built-in test macro brings its `default__` implementation, which dispatch picks.
+        let test = module.prefix_for("{{ test_not_null(model, 'id') }}");
+        assert!(
+            test.contains("tmk_macro__default__test_not_null") && !test.contains("tmk_macro__cents"),
+            "{test}"
+        );
+        // adapter.dispatch may pick any macro by name: everything is imported.
+        assert!(
+            module
+                .prefix_for("{{ adapter.dispatch('x')() }}")
+                .contains("tmk_macro__unused")
+        );
+    }
 
     #[test]
     fn macros_and_test_blocks_are_renamed_in_place() {

@@ -199,7 +199,7 @@ impl Jinja {
             && let Some(source) = &source
         {
             let prefix = self.macros.prefix_for(source);
-            if source.starts_with(prefix) {
+            if source.starts_with(&prefix) {
                 column = column.saturating_sub(prefix.chars().count()).max(1);
             }
         }
