@@ -18,7 +18,7 @@ use crate::plan::StepAction;
 
 /// What the report is built from besides the run's results.
 pub struct DqInputs<'a> {
-    /// Each test's recent results, newest first.
+    /// Each test's results in earlier runs, newest first (this run's come from the results).
     pub history: &'a HashMap<String, Vec<TestHistoryEntry>>,
     /// Up to a few failing rows of each failing or warning test.
     pub samples: &'a HashMap<String, QueryTable>,
@@ -31,7 +31,8 @@ pub fn dq_report_json(manifest: &Manifest, results: &[NodeResult], inputs: &DqIn
         let node = &manifest.nodes[result.node];
         let owner =
             tested_node(manifest, node).map_or_else(|| "(no model)".to_string(), |owner| owner.name.clone());
-        let trend: Vec<Value> = inputs
+        // Earlier runs (newest first in the history), oldest first, then this run.
+        let mut trend: Vec<Value> = inputs
             .history
             .get(&node.unique_id)
             .into_iter()
@@ -39,6 +40,11 @@ pub fn dq_report_json(manifest: &Manifest, results: &[NodeResult], inputs: &DqIn
             .rev()
             .map(|entry| json!({"recorded_at": entry.recorded_at, "status": entry.status, "failures": entry.failures}))
             .collect();
+        trend.push(json!({
+            "recorded_at": super::format_time(&result.started_at),
+            "status": result.status.as_str(),
+            "failures": result.failures,
+        }));
         let sample = inputs
             .samples
             .get(&node.unique_id)

@@ -82,9 +82,7 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
     };
     // From here on Ctrl-C cancels the run (and the run is recorded) instead of ending tmk.
     let (cancel, ctrl_c) = Cancel::on_ctrl_c(postgres.clone());
-    let audit = postgres
-        .start_audit(&run_audit::run_record(command, &args.selection))
-        .await?;
+    let audit = postgres.start_audit(&run_audit::run_record(command, &args.selection));
     let Session {
         manifest,
         target_dir,
@@ -102,6 +100,8 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         console,
         target_dir: &target_dir,
     };
+    // Earlier test results for the DQ report are read while the run goes.
+    let history = super::dq::start_history(&postgres, &manifest, &plan);
     let ran = context.run(manifest).await;
     drop(ctrl_c);
     let cancelled = cancel.is_cancelled();
@@ -111,10 +111,11 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         Err(_) => RunStatus::Error,
     };
     let recorded = audit.finish(status).await;
-    // After the audit trail is written, so the report's trends include this run.
-    let quality = match &ran {
-        Ok(ran) => super::dq::gather(&postgres, &ran.manifest, &ran.results).await,
-        Err(_) => None,
+    let quality = match (&ran, history) {
+        (Ok(ran), Some(history)) => {
+            Some(super::dq::gather(&postgres, &ran.manifest, &ran.results, history).await)
+        }
+        _ => None,
     };
     if let Some(run_lock) = run_lock {
         run_lock.release().await;

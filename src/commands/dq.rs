@@ -1,45 +1,61 @@
-//! What the data-quality report needs from the database after a run with tests: each test's
-//! recent history from `tmk_meta.test_results` and a few failing rows of each failing or
-//! warning test. Best effort: the report is written without what could not be read. It must
-//! not write SQL itself (the adapter runs the queries).
+//! What the data-quality report needs from the database besides the run's results: each
+//! test's earlier results from `tmk_meta.test_results` (read while the run goes, so the run
+//! does not wait for it) and a few failing rows of each failing or warning test. Best effort:
+//! the report is written without what could not be read. It must not write SQL itself (the
+//! adapter runs the queries).
 
 use std::collections::HashMap;
+
+use tokio::task::JoinHandle;
 
 use crate::adapter::postgres::{Postgres, TestHistoryEntry};
 use crate::compile::Manifest;
 use crate::compile::jinja::context::QueryTable;
 use crate::execute::{NodeResult, Status};
-use crate::plan::StepAction;
+use crate::plan::{Plan, StepAction};
 
-/// How many earlier runs the trend shows.
-const TREND_RUNS: i64 = 10;
+/// How many earlier runs the trend shows (this run comes on top).
+const EARLIER_RUNS: i64 = 9;
 /// How many failing rows the report shows per test.
 const SAMPLE_ROWS: usize = 5;
 
-/// The history and failing-row samples of the run's tests; None when no test ran.
+/// Earlier results of each planned test, being read.
+pub type History = JoinHandle<HashMap<String, Vec<TestHistoryEntry>>>;
+
+/// Start reading the earlier results of the plan's tests; None when the plan has no test.
+pub fn start_history(postgres: &Postgres, manifest: &Manifest, plan: &Plan) -> Option<History> {
+    let ids: Vec<String> = plan
+        .steps
+        .iter()
+        .filter(|step| step.action == StepAction::Test)
+        .map(|step| manifest.nodes[step.node].unique_id.clone())
+        .collect();
+    if ids.is_empty() {
+        return None;
+    }
+    let postgres = postgres.clone();
+    Some(tokio::spawn(async move {
+        postgres
+            .test_history(&ids, EARLIER_RUNS)
+            .await
+            .unwrap_or_default()
+    }))
+}
+
+/// The earlier results and the failing-row samples of the run's tests.
 pub async fn gather(
     postgres: &Postgres,
     manifest: &Manifest,
     results: &[NodeResult],
-) -> Option<(
+    history: History,
+) -> (
     HashMap<String, Vec<TestHistoryEntry>>,
     HashMap<String, QueryTable>,
-)> {
-    let tests: Vec<&NodeResult> = results
+) {
+    let mut samples = HashMap::new();
+    for result in results
         .iter()
         .filter(|result| result.action == StepAction::Test)
-        .collect();
-    if tests.is_empty() {
-        return None;
-    }
-    let ids: Vec<String> = tests
-        .iter()
-        .map(|result| manifest.nodes[result.node].unique_id.clone())
-        .collect();
-    let history = postgres.test_history(&ids, TREND_RUNS).await.unwrap_or_default();
-    let mut samples = HashMap::new();
-    for result in tests
-        .iter()
         .filter(|result| matches!(result.status, Status::Fail | Status::Warn))
     {
         let node = &manifest.nodes[result.node];
@@ -51,5 +67,5 @@ pub async fn gather(
             samples.insert(node.unique_id.clone(), table);
         }
     }
-    Some((history, samples))
+    (history.await.unwrap_or_default(), samples)
 }

@@ -85,13 +85,36 @@ impl RunStatus {
 pub struct Audit {
     run_id: String,
     sender: mpsc::UnboundedSender<NodeRun>,
-    writer: JoinHandle<(PgConnection, Result<()>)>,
+    writer: JoinHandle<(Option<PgConnection>, Result<()>)>,
 }
 
 impl Postgres {
-    /// Create the audit tables when missing and record `run` as running; nodes are recorded
-    /// through the returned [`Audit`], which must be finished.
-    pub async fn start_audit(&self, run: &RunRecord) -> Result<Audit> {
+    /// Start recording `run`: in the background (off the run's path), connect, create the
+    /// audit tables when missing, record the run as running, then write node rows as they come
+    /// through the returned [`Audit`], which must be finished. A failure to record shows when
+    /// the audit is finished; it does not stop the run.
+    pub fn start_audit(&self, run: &RunRecord) -> Audit {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let (postgres, run) = (self.clone(), run.clone());
+        let run_id = run.run_id.clone();
+        let writer = tokio::spawn(async move {
+            match postgres.record_run_start(&run).await {
+                Ok(connection) => {
+                    let (connection, written) = write_nodes(connection, run.run_id.clone(), receiver).await;
+                    (Some(connection), written)
+                }
+                Err(error) => (None, Err(error)),
+            }
+        });
+        Audit {
+            run_id,
+            sender,
+            writer,
+        }
+    }
+
+    /// Connect, create the audit tables when missing and insert the run's row.
+    async fn record_run_start(&self, run: &RunRecord) -> Result<PgConnection> {
         let mut connection = self.dedicated_connection().await?;
         super::meta::ensure_tables(&mut connection).await.map_err(|error| {
             error.hint("tmk records its runs in schema `tmk_meta`: the target's user needs to create it once, or to write to it")
@@ -111,13 +134,7 @@ impl Postgres {
             .execute(&mut connection)
             .await
             .map_err(|error| statement_error(&error, insert, None, 0))?;
-        let (sender, receiver) = mpsc::unbounded_channel();
-        let writer = tokio::spawn(write_nodes(connection, run.run_id.clone(), receiver));
-        Ok(Audit {
-            run_id: run.run_id.clone(),
-            sender,
-            writer,
-        })
+        Ok(connection)
     }
 }
 
@@ -132,12 +149,15 @@ impl Audit {
     /// failed to be written, which is then the error returned).
     pub async fn finish(self, status: RunStatus) -> Result<()> {
         drop(self.sender);
-        let (mut connection, written) = self.writer.await.map_err(|error| {
+        let (connection, written) = self.writer.await.map_err(|error| {
             Error::new(
                 ErrorKind::Database,
                 format!("recording the run in tmk_meta failed: {error}"),
             )
         })?;
+        let Some(mut connection) = connection else {
+            return written;
+        };
         let update = "update tmk_meta.runs set ended_at = $2, status = $3 where run_id = $1";
         let updated = sqlx::query(update)
             .bind(&self.run_id)
