@@ -107,3 +107,18 @@ fn an_incremental_batch_is_cleaned_before_it_is_merged() {
         "2|not_null_orders_amount"
     );
 }
+
+/// Quarantine needs a table to move rows out of: on a view it is an error, not ignored.
+#[test]
+fn quarantine_on_a_view_is_an_error() {
+    let project = project("quarantine_view", "view");
+    let run = project.tmk(&["run", "-s", "orders"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("model `orders` is a view: `quarantine` applies to table and incremental"),
+        "{}",
+        run.stdout
+    );
+    assert!(!project.exists("orders"));
+}

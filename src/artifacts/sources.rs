@@ -54,10 +54,7 @@ fn result_json(manifest: &Manifest, result: &NodeResult) -> Value {
 
 fn criteria_json(spec: &FreshnessSpec) -> Value {
     let threshold = |threshold: Option<Threshold>| {
-        threshold.map(|threshold| {
-            let period = threshold.describe();
-            json!({"count": threshold.count, "period": period.split(' ').nth(1)})
-        })
+        threshold.map(|threshold| json!({"count": threshold.count, "period": threshold.period.as_str()}))
     };
     json!({
         "warn_after": threshold(spec.warn_after),

@@ -25,6 +25,17 @@ pub struct Threshold {
     pub period: Period,
 }
 
+impl Period {
+    /// The period as dbt writes it (`minute`, `hour`, `day`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Period::Minute => "minute",
+            Period::Hour => "hour",
+            Period::Day => "day",
+        }
+    }
+}
+
 impl Threshold {
     /// The threshold in seconds.
     pub fn seconds(self) -> f64 {
@@ -38,12 +49,7 @@ impl Threshold {
 
     /// `12 hour`, as dbt prints criteria.
     pub fn describe(self) -> String {
-        let unit = match self.period {
-            Period::Minute => "minute",
-            Period::Hour => "hour",
-            Period::Day => "day",
-        };
-        format!("{} {unit}", self.count)
+        format!("{} {}", self.count, self.period.as_str())
     }
 }
 

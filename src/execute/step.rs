@@ -387,20 +387,26 @@ async fn build_model(
         checks: crate::compile::quarantine::checks(manifest, step.node),
         run_id: crate::invocation::id(),
     });
-    if quarantine.is_some()
-        && matches!(
-            materialization,
-            Materialization::View | Materialization::MaterializedView
-        )
-    {
-        return Err(Error::new(
-            ErrorKind::Compilation,
-            format!(
-                "model `{}` is a view: `quarantine` applies to table and incremental models",
-                node.name
-            ),
-        )
-        .at(SourceLocation::new(&node.path, 1, 1).with_text(node.raw_code.clone())));
+    for (setting, used) in [
+        ("quarantine", quarantine.is_some()),
+        ("watermark", node.config.contains_key("watermark")),
+    ] {
+        if used
+            && matches!(
+                materialization,
+                Materialization::View | Materialization::MaterializedView
+            )
+        {
+            return Err(Error::new(
+                ErrorKind::Compilation,
+                format!(
+                    "model `{}` is a {}: `{setting}` applies to table and incremental models",
+                    node.name,
+                    materialization.as_str()
+                ),
+            )
+            .at(SourceLocation::new(&node.path, 1, 1).with_text(node.raw_code.clone())));
+        }
     }
     let request = BuildRequest {
         relation,
@@ -418,16 +424,6 @@ async fn build_model(
             column,
         }),
     };
-    if request.watermark.is_some() && materialization == Materialization::View {
-        return Err(Error::new(
-            ErrorKind::Compilation,
-            format!(
-                "model `{}` is a view: `watermark` applies to table and incremental models",
-                node.name
-            ),
-        )
-        .at(SourceLocation::new(&node.path, 1, 1).with_text(node.raw_code.clone())));
-    }
     let table_kind = if node.config.flag("unlogged", false) {
         RelationKind::UnloggedTable
     } else {

@@ -283,39 +283,29 @@ impl Postgres {
         let mut build = self.begin().await?;
         run_all(&mut build, request.pre_hooks, &mut outcome).await?;
         drop_if_exists(&mut build, &temporary, &mut outcome).await?;
-        let rows = match request.contract {
+        if let Some(enforced) = request.contract {
+            let shape = contract::query_shape(&mut build, request.sql, request.origin, &mut outcome).await?;
+            contract::check(&mut build, shape, enforced, &mut outcome).await?;
+        }
+        let rows = match request.contract.filter(|_| kind != RelationKind::View) {
             Some(enforced) => {
-                let shape =
-                    contract::query_shape(&mut build, request.sql, request.origin, &mut outcome).await?;
-                contract::check(&mut build, shape, enforced, &mut outcome).await?;
-                if kind == RelationKind::View {
-                    run(
-                        &mut build,
-                        &create,
-                        Some(request.origin),
-                        create_prefix.chars().count(),
-                        &mut outcome,
-                    )
-                    .await?
-                } else {
-                    // The declared table, so PostgreSQL enforces the constraints on every row.
-                    let table = format!("create table {} {}", temporary.render(), enforced.definition);
-                    run(&mut build, &table, None, 0, &mut outcome).await?;
-                    let columns = enforced.column_list();
-                    let prefix = format!(
-                        "insert into {} ({columns})\nselect {columns} from (\n",
-                        temporary.render()
-                    );
-                    let insert = format!("{prefix}{}\n) as model_subq", request.sql);
-                    run(
-                        &mut build,
-                        &insert,
-                        Some(request.origin),
-                        prefix.chars().count(),
-                        &mut outcome,
-                    )
-                    .await?
-                }
+                // The declared table, so PostgreSQL enforces the constraints on every row.
+                let table = format!("create table {} {}", temporary.render(), enforced.definition);
+                run(&mut build, &table, None, 0, &mut outcome).await?;
+                let columns = enforced.column_list();
+                let prefix = format!(
+                    "insert into {} ({columns})\nselect {columns} from (\n",
+                    temporary.render()
+                );
+                let insert = format!("{prefix}{}\n) as model_subq", request.sql);
+                run(
+                    &mut build,
+                    &insert,
+                    Some(request.origin),
+                    prefix.chars().count(),
+                    &mut outcome,
+                )
+                .await?
             }
             None => {
                 run(

@@ -27,10 +27,6 @@ struct SnapshotSql<'a> {
 }
 
 impl SnapshotSql<'_> {
-    fn quoted(name: &str) -> String {
-        quote_identifier(name)
-    }
-
     /// The expression that stamps a new version (`updated_at`, or the run's time).
     fn version_time(&self) -> &str {
         match &self.spec.strategy {
@@ -50,7 +46,7 @@ impl SnapshotSql<'_> {
 
     /// The condition that a row of `alias` is a current version.
     fn is_current(&self, alias: &str) -> String {
-        let valid_to = format!("{alias}.{}", Self::quoted(&self.spec.meta.valid_to));
+        let valid_to = format!("{alias}.{}", quote_identifier(&self.spec.meta.valid_to));
         match &self.spec.valid_to_current {
             None => format!("{valid_to} is null"),
             Some(current) => format!("({valid_to} is null or {valid_to} = {current})"),
@@ -93,13 +89,13 @@ impl SnapshotSql<'_> {
             Some(current) => format!("coalesce(nullif({time}, {time}), {current})"),
         };
         let mut columns = vec![
-            format!("{} as {}", Self::hash(&arguments), Self::quoted(&meta.scd_id)),
-            format!("{time} as {}", Self::quoted(&meta.updated_at)),
-            format!("{time} as {}", Self::quoted(&meta.valid_from)),
-            format!("{valid_to} as {}", Self::quoted(&meta.valid_to)),
+            format!("{} as {}", Self::hash(&arguments), quote_identifier(&meta.scd_id)),
+            format!("{time} as {}", quote_identifier(&meta.updated_at)),
+            format!("{time} as {}", quote_identifier(&meta.valid_from)),
+            format!("{valid_to} as {}", quote_identifier(&meta.valid_to)),
         ];
         if self.spec.hard_deletes == HardDeletes::NewRecord {
-            columns.push(format!("'False'::text as {}", Self::quoted(&meta.is_deleted)));
+            columns.push(format!("'False'::text as {}", quote_identifier(&meta.is_deleted)));
         }
         let prefix = format!(
             "create table {} as (\n    select *,\n        {}\n    from (\n",
@@ -131,12 +127,15 @@ impl SnapshotSql<'_> {
         );
         let mut current_columns = vec![
             self.keys_selected(),
-            format!("{} as tmk_scd_id", Self::quoted(&meta.scd_id)),
-            format!("{} as tmk_valid_from", Self::quoted(&meta.valid_from)),
+            format!("{} as tmk_scd_id", quote_identifier(&meta.scd_id)),
+            format!("{} as tmk_valid_from", quote_identifier(&meta.valid_from)),
         ];
-        current_columns.extend(check_columns.iter().map(|column| Self::quoted(column)));
+        current_columns.extend(check_columns.iter().map(|column| quote_identifier(column)));
         if new_record {
-            current_columns.push(format!("{} as tmk_is_deleted", Self::quoted(&meta.is_deleted)));
+            current_columns.push(format!(
+                "{} as tmk_is_deleted",
+                quote_identifier(&meta.is_deleted)
+            ));
         }
         let mut key_hash: Vec<String> = self
             .key_aliases()
@@ -146,26 +145,26 @@ impl SnapshotSql<'_> {
         key_hash.push("source_data.tmk_version_time".to_string());
         let mut selected: Vec<String> = source_columns
             .iter()
-            .map(|column| format!("source_data.{}", Self::quoted(column)))
+            .map(|column| format!("source_data.{}", quote_identifier(column)))
             .collect();
         selected.push(format!(
             "{} as {}",
             Self::hash(&key_hash),
-            Self::quoted(&meta.scd_id)
+            quote_identifier(&meta.scd_id)
         ));
         selected.push(format!(
             "source_data.tmk_version_time as {}",
-            Self::quoted(&meta.updated_at)
+            quote_identifier(&meta.updated_at)
         ));
         selected.push(format!(
             "source_data.tmk_version_time as {}",
-            Self::quoted(&meta.valid_from)
+            quote_identifier(&meta.valid_from)
         ));
         if let Some(current) = &self.spec.valid_to_current {
-            selected.push(format!("{current} as {}", Self::quoted(&meta.valid_to)));
+            selected.push(format!("{current} as {}", quote_identifier(&meta.valid_to)));
         }
         if new_record {
-            selected.push(format!("'False'::text as {}", Self::quoted(&meta.is_deleted)));
+            selected.push(format!("'False'::text as {}", quote_identifier(&meta.is_deleted)));
         }
         selected.push("current_data.tmk_scd_id as tmk_replaces".to_string());
         let changed = match &self.spec.strategy {
@@ -175,7 +174,7 @@ impl SnapshotSql<'_> {
             SnapshotStrategy::Check { .. } => check_columns
                 .iter()
                 .map(|column| {
-                    let column = Self::quoted(column);
+                    let column = quote_identifier(column);
                     format!("source_data.{column} is distinct from current_data.{column}")
                 })
                 .collect::<Vec<_>>()
@@ -208,9 +207,9 @@ impl SnapshotSql<'_> {
         format!(
             "update {} as tmk_target\nset {} = tmk_changes.{}\nfrom {CHANGES_TABLE} as tmk_changes\nwhere tmk_target.{} = tmk_changes.tmk_replaces\n    and {}",
             self.target,
-            Self::quoted(&meta.valid_to),
-            Self::quoted(&meta.valid_from),
-            Self::quoted(&meta.scd_id),
+            quote_identifier(&meta.valid_to),
+            quote_identifier(&meta.valid_from),
+            quote_identifier(&meta.scd_id),
             self.is_current("tmk_target")
         )
     }
@@ -218,13 +217,16 @@ impl SnapshotSql<'_> {
     /// The columns a new version is inserted with: the query's, then the meta columns.
     fn inserted_columns(&self, source_columns: &[String]) -> Vec<String> {
         let meta = &self.spec.meta;
-        let mut columns: Vec<String> = source_columns.iter().map(|column| Self::quoted(column)).collect();
-        columns.extend([&meta.scd_id, &meta.updated_at, &meta.valid_from].map(|name| Self::quoted(name)));
+        let mut columns: Vec<String> = source_columns
+            .iter()
+            .map(|column| quote_identifier(column))
+            .collect();
+        columns.extend([&meta.scd_id, &meta.updated_at, &meta.valid_from].map(|name| quote_identifier(name)));
         if self.spec.valid_to_current.is_some() {
-            columns.push(Self::quoted(&meta.valid_to));
+            columns.push(quote_identifier(&meta.valid_to));
         }
         if self.spec.hard_deletes == HardDeletes::NewRecord {
-            columns.push(Self::quoted(&meta.is_deleted));
+            columns.push(quote_identifier(&meta.is_deleted));
         }
         columns
     }
@@ -246,7 +248,7 @@ impl SnapshotSql<'_> {
         let not_deleted = if self.spec.hard_deletes == HardDeletes::NewRecord {
             format!(
                 " and tmk_target.{} is distinct from 'True'",
-                Self::quoted(&self.spec.meta.is_deleted)
+                quote_identifier(&self.spec.meta.is_deleted)
             )
         } else {
             String::new()
@@ -267,9 +269,9 @@ impl SnapshotSql<'_> {
         format!(
             "update {} as tmk_target\nset {} = {NOW}\nfrom {DELETES_TABLE} as tmk_deleted\nwhere tmk_target.{} = tmk_deleted.{}\n    and {}",
             self.target,
-            Self::quoted(&meta.valid_to),
-            Self::quoted(&meta.scd_id),
-            Self::quoted(&meta.scd_id),
+            quote_identifier(&meta.valid_to),
+            quote_identifier(&meta.scd_id),
+            quote_identifier(&meta.scd_id),
             self.is_current("tmk_target")
         )
     }
@@ -278,7 +280,10 @@ impl SnapshotSql<'_> {
     fn insert_deletion_records(&self, data_columns: &[String]) -> String {
         let mut key_hash: Vec<String> = self.key_aliases();
         key_hash.push(NOW.to_string());
-        let mut values: Vec<String> = data_columns.iter().map(|column| Self::quoted(column)).collect();
+        let mut values: Vec<String> = data_columns
+            .iter()
+            .map(|column| quote_identifier(column))
+            .collect();
         values.extend([Self::hash(&key_hash), NOW.to_string(), NOW.to_string()]);
         if let Some(current) = &self.spec.valid_to_current {
             values.push(current.clone());
