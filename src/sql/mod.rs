@@ -2,3 +2,4 @@
 //! answers questions about it; it must not render Jinja or reach a database.
 
 pub mod columns;
+pub mod lineage;
