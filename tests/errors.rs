@@ -770,14 +770,15 @@ fn two_models_building_the_same_relation_are_rejected() {
     assert_nothing_built(&project);
 }
 
-/// A config dbt applies but tmk does not build yet (`grants`) is an error, not silently ignored.
+/// A config dbt applies but tmk does not build yet (`sql_header`) is an error, not silently
+/// ignored.
 #[test]
 fn a_config_not_built_yet_is_an_error_not_ignored() {
     let project = TestProject::new(
         "err_not_built_yet",
         &[(
             "models/a.sql",
-            "{{ config(materialized='table', grants={'select': ['bi_viewer']}) }}\nselect 1 as id\n",
+            "{{ config(materialized='table', sql_header='set work_mem = 1000') }}\nselect 1 as id\n",
         )],
     );
     let run = project.tmk(&["build"]);
@@ -785,7 +786,7 @@ fn a_config_not_built_yet_is_an_error_not_ignored() {
     assert_contains(
         &run.stderr,
         &[
-            "config `grants` is not applied by this version of tmk yet",
+            "config `sql_header` is not applied by this version of tmk yet",
             "models/a.sql:1:",
         ],
     );

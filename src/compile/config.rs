@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+use super::relation_settings::{RelationSettings, merge_grants};
 use crate::error::{Result, did_you_mean};
 use crate::project::yaml::{Pos, SourceFile, Yaml};
 
@@ -75,6 +76,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "watermark",
     "dbml",
     "quarantine",
+    "row_security",
 ];
 
 /// Keys whose values accumulate across layers instead of overwriting.
@@ -135,6 +137,9 @@ pub fn merge_into(base: &mut ConfigMap, layer: &ConfigMap) {
                 }
             }
             base.insert(key.to_string(), Value::Array(items));
+        } else if key == "grants" {
+            let merged = merge_grants(base.get(key), value);
+            base.insert(key.to_string(), merged);
         } else if key == "meta"
             && let (Some(Value::Object(existing)), Value::Object(new)) = (base.get_mut(key), value)
         {
@@ -210,6 +215,7 @@ pub fn validate_values(config: &ConfigMap) -> std::result::Result<(), String> {
         ));
     }
     check_supported(config)?;
+    RelationSettings::from_config(config)?;
     if let Some(value) = config.get("store_failures")
         && !value.is_boolean()
         && !value.is_null()
@@ -256,7 +262,7 @@ fn check_supported(config: &ConfigMap) -> std::result::Result<(), String> {
         Value::String(text) => !text.is_empty(),
         _ => true,
     };
-    for key in ["grants", "indexes", "sql_header", "persist_docs"] {
+    for key in ["sql_header", "persist_docs"] {
         if let Some(value) = config.get(key)
             && is_set(value)
         {
@@ -437,10 +443,10 @@ mod tests {
 
     #[test]
     fn configs_not_built_yet_are_errors_not_silently_ignored() {
-        let grants = map(json!({"grants": {"select": ["bi_viewer"]}}));
-        assert!(validate_values(&grants).is_err_and(|message| message.contains("`grants`")));
-        let empty_grants = map(json!({"grants": {"select": []}}));
-        assert!(validate_values(&empty_grants).is_ok());
+        let header = map(json!({"sql_header": "set work_mem = '1GB'"}));
+        assert!(validate_values(&header).is_err_and(|message| message.contains("`sql_header`")));
+        let empty_docs = map(json!({"persist_docs": {"relation": false}}));
+        assert!(validate_values(&empty_docs).is_ok());
         let insert_overwrite = map(json!({"incremental_strategy": "insert_overwrite"}));
         assert!(
             validate_values(&insert_overwrite).is_err_and(|message| message.contains("insert_overwrite"))

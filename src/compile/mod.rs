@@ -17,6 +17,7 @@ pub mod microbatch;
 pub mod node;
 mod parse;
 pub mod quarantine;
+pub mod relation_settings;
 pub mod snapshot;
 pub mod test_batch;
 

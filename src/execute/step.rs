@@ -20,6 +20,7 @@ use crate::compile::config::{self, ConfigExt, StoreFailuresAs};
 use crate::compile::contract::{ForeignTarget, foreign_target};
 use crate::compile::freshness::Freshness;
 use crate::compile::node::{Materialization, Node, Relation};
+use crate::compile::relation_settings::RelationSettings;
 use crate::compile::{CompileEnvironment, Manifest};
 use crate::error::{Error, ErrorKind, Result, SourceLocation};
 use crate::plan::{Step, StepAction};
@@ -347,6 +348,7 @@ async fn run_snapshot(
     let origin = origin(manifest, node, sql);
     let (pre_hooks, post_hooks) = render_hooks(manifest, step.node, environment).await?;
     let relation = relation_of(node)?;
+    let settings = relation_settings(node)?;
     let request = BuildRequest {
         relation,
         sql,
@@ -357,6 +359,7 @@ async fn run_snapshot(
         watermark: None,
         contract: None,
         quarantine: None,
+        settings: &settings,
     };
     let outcome = postgres.run_snapshot(&request, spec).await?;
     let verb = if request.known_absent { "SELECT" } else { "INSERT" };
@@ -387,16 +390,19 @@ async fn build_model(
         checks: crate::compile::quarantine::checks(manifest, step.node),
         run_id: crate::invocation::id(),
     });
-    for (setting, used) in [
-        ("quarantine", quarantine.is_some()),
-        ("watermark", node.config.contains_key("watermark")),
+    let settings = relation_settings(node)?;
+    for (setting, used, also_on_materialized_views) in [
+        ("quarantine", quarantine.is_some(), false),
+        ("watermark", node.config.contains_key("watermark"), false),
+        ("row_security", !settings.policies.is_empty(), false),
+        ("indexes", !settings.indexes.is_empty(), true),
     ] {
-        if used
-            && matches!(
-                materialization,
-                Materialization::View | Materialization::MaterializedView
-            )
-        {
+        let needs_table = match materialization {
+            Materialization::View => true,
+            Materialization::MaterializedView => !also_on_materialized_views,
+            _ => false,
+        };
+        if used && needs_table {
             return Err(Error::new(
                 ErrorKind::Compilation,
                 format!(
@@ -418,6 +424,7 @@ async fn build_model(
         post_hooks: &post_hooks,
         contract: contract.as_ref(),
         quarantine: quarantine.as_ref(),
+        settings: &settings,
         watermark: node.config.text("watermark").map(|column| WatermarkColumn {
             relation,
             model: &node.unique_id,
@@ -531,6 +538,15 @@ fn done(outcome: BuildOutcome, verb: &str) -> Done {
     }
 }
 
+/// The node's grants, indexes and row security policies (checked when its config was read, so
+/// an error here names the node).
+fn relation_settings(node: &Node) -> Result<RelationSettings> {
+    RelationSettings::from_config(&node.config).map_err(|message| {
+        Error::new(ErrorKind::Compilation, format!("`{}`: {message}", node.unique_id))
+            .at(SourceLocation::new(&node.path, 1, 1).with_text(node.raw_code.clone()))
+    })
+}
+
 async fn load_seed(
     manifest: &Manifest,
     postgres: &Postgres,
@@ -554,7 +570,10 @@ async fn load_seed(
                 format!("reading seed `{}` failed: {error}", node.path),
             )
         })??;
-    let outcome = postgres.load_seed(&relation, &table, full_refresh).await?;
+    let settings = relation_settings(node)?;
+    let outcome = postgres
+        .load_seed(&relation, &table, full_refresh, &settings)
+        .await?;
     Ok(Done {
         status: Status::Success,
         message: format!("INSERT {}", table.row_count),

@@ -106,6 +106,33 @@ pub fn psql_in(dbname: &str, sql: &str) -> String {
     psql_at(&database, sql)
 }
 
+/// Run SQL with psql connected as `role` (a login role; the test server trusts local users),
+/// returning its output or PostgreSQL's error text.
+pub fn psql_as(role: &str, sql: &str) -> Result<String, String> {
+    let database = database();
+    let output = Command::new("psql")
+        .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", &database.host])
+        .args([
+            "-p",
+            &database.port.to_string(),
+            "-U",
+            role,
+            "-d",
+            &database.dbname,
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("run psql");
+    let stdout = String::from_utf8_lossy(&output.stdout).trim_end().to_string();
+    let stderr = String::from_utf8_lossy(&output.stderr).trim_end().to_string();
+    if output.status.success() {
+        Ok(stdout)
+    } else {
+        Err(stderr)
+    }
+}
+
 /// Run SQL with psql on `database` (e.g. a test's private cluster); output as `psql`.
 pub fn psql_at(database: &Database, sql: &str) -> String {
     let output = Command::new("psql")

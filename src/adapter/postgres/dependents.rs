@@ -8,6 +8,7 @@
 
 use sqlx::{PgConnection, Row};
 
+use super::quote_literal;
 use super::statement_error;
 use crate::compile::node::{Relation, quote_identifier};
 use crate::error::{Error, ErrorKind, Result};
@@ -175,9 +176,4 @@ pub async fn drop_all(connection: &mut PgConnection, views: &[DependentView]) ->
             .map_err(|error| statement_error(&error, &statement, None, 0))?;
     }
     Ok(())
-}
-
-/// Quote a string literal for PostgreSQL.
-pub fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
 }

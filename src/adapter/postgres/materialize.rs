@@ -12,10 +12,12 @@ use sqlx::{PgConnection, Row};
 use super::contract::{self, EnforcedContract};
 use super::dependents;
 use super::quarantine::{self, Quarantine};
+use super::relation_settings;
 use super::schema_change::{self, OnSchemaChange};
 use super::watermark::{self, WatermarkColumn};
 use super::{Postgres, SqlOrigin, statement_error};
 use crate::compile::node::{Relation, quote_identifier};
+use crate::compile::relation_settings::RelationSettings;
 use crate::error::{Error, ErrorKind, Result};
 
 /// What building a relation did.
@@ -74,6 +76,8 @@ pub struct BuildRequest<'a> {
     pub contract: Option<&'a EnforcedContract>,
     /// The model's quarantine: failing rows move out before anything is swapped in or merged.
     pub quarantine: Option<&'a Quarantine>,
+    /// Grants, indexes and row security policies, in place before the relation is visible.
+    pub settings: &'a RelationSettings,
 }
 
 /// How an incremental model adds its rows to the existing table (dbt's strategies).
@@ -334,6 +338,14 @@ impl Postgres {
                 None => 0,
             };
             outcome.rows_affected = Some(rows.saturating_sub(moved));
+            relation_settings::index_new_table(
+                &mut build,
+                relation,
+                &temporary,
+                request.settings,
+                &mut outcome,
+            )
+            .await?;
         }
         commit(build).await?;
         // 2. Swap it in: one short transaction that waits for its turn before it locks anything.
@@ -360,6 +372,7 @@ impl Postgres {
         let mut transaction = self.begin().await?;
         take_swap_lock(&mut transaction, outcome).await?;
         swap_in(&mut transaction, relation, temporary, outcome).await?;
+        relation_settings::apply(&mut transaction, relation, request.settings, true, outcome).await?;
         run_all(&mut transaction, request.post_hooks, outcome).await?;
         if let Some(watermark) = &request.watermark {
             watermark::advance(&mut transaction, watermark, &relation.render(), false, outcome).await?;
@@ -379,8 +392,10 @@ impl Postgres {
         let prefix = create_prefix(kind, request.relation);
         let create = format!("{prefix}{}\n)", request.sql);
         let mut outcome = BuildOutcome::default();
-        let hooked =
-            !request.pre_hooks.is_empty() || !request.post_hooks.is_empty() || request.watermark.is_some();
+        let hooked = !request.pre_hooks.is_empty()
+            || !request.post_hooks.is_empty()
+            || request.watermark.is_some()
+            || !request.settings.is_empty();
         let mut transaction = if hooked { Some(self.begin().await?) } else { None };
         if let Some(transaction) = transaction.as_mut() {
             run_all(transaction, request.pre_hooks, &mut outcome).await?;
@@ -414,6 +429,14 @@ impl Postgres {
         outcome.statements.push(create);
         outcome.rows_affected = (kind != RelationKind::View).then(|| done.rows_affected());
         if let Some(mut transaction) = transaction {
+            relation_settings::apply(
+                &mut transaction,
+                request.relation,
+                request.settings,
+                false,
+                &mut outcome,
+            )
+            .await?;
             run_all(&mut transaction, request.post_hooks, &mut outcome).await?;
             if let Some(watermark) = &request.watermark {
                 let relation = request.relation.render();
@@ -466,6 +489,7 @@ impl Postgres {
             rows = run(&mut transaction, statement, None, 0, &mut outcome).await?;
         }
         outcome.rows_affected = Some(rows);
+        relation_settings::apply(&mut transaction, relation, request.settings, false, &mut outcome).await?;
         if let Some(watermark) = &request.watermark {
             watermark::advance(&mut transaction, watermark, &staging, true, &mut outcome).await?;
         }
@@ -480,6 +504,7 @@ impl Postgres {
         relation: &Relation,
         seed: &crate::seed::SeedTable,
         full_refresh: bool,
+        settings: &RelationSettings,
     ) -> Result<BuildOutcome> {
         let temporary = suffixed(relation, TEMP_SUFFIX);
         let columns: Vec<String> = seed
@@ -513,9 +538,18 @@ impl Postgres {
         let rows = copy_in(&mut transaction, &copy, &seed.copy_data).await?;
         outcome.rows_affected = Some(rows);
         if !reload {
+            relation_settings::index_new_table(
+                &mut transaction,
+                relation,
+                &temporary,
+                settings,
+                &mut outcome,
+            )
+            .await?;
             take_swap_lock(&mut transaction, &mut outcome).await?;
             swap_in(&mut transaction, relation, &temporary, &mut outcome).await?;
         }
+        relation_settings::apply(&mut transaction, relation, settings, !reload, &mut outcome).await?;
         commit(transaction).await?;
         Ok(outcome)
     }
@@ -558,6 +592,7 @@ impl Postgres {
                     watermark: None,
                     contract: None,
                     quarantine: None,
+                    settings: &RelationSettings::default(),
                 };
                 let built = self.build_relation(&request, stored.kind).await?;
                 (

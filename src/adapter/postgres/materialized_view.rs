@@ -6,6 +6,7 @@
 
 use super::Postgres;
 use super::materialize::{BuildOutcome, BuildRequest, RelationKind, commit, relation_kind, run, run_all};
+use super::relation_settings;
 use crate::error::Result;
 
 /// Name of the throw-away view a build compares definitions with.
@@ -64,6 +65,7 @@ impl Postgres {
         run_all(&mut transaction, request.pre_hooks, &mut outcome).await?;
         let refresh = format!("refresh materialized view {}", relation.render());
         run(&mut transaction, &refresh, None, 0, &mut outcome).await?;
+        relation_settings::apply(&mut transaction, relation, request.settings, false, &mut outcome).await?;
         run_all(&mut transaction, request.post_hooks, &mut outcome).await?;
         commit(transaction).await?;
         Ok(Some(outcome))

@@ -15,6 +15,7 @@ mod materialize;
 mod materialized_view;
 mod meta;
 mod quarantine;
+mod relation_settings;
 mod run_lock;
 mod schema_change;
 mod snapshot;
@@ -340,6 +341,11 @@ fn line_column(text: &str, character: usize) -> (usize, usize) {
         }
     }
     (line, column)
+}
+
+/// Quote a string literal for PostgreSQL.
+pub fn quote_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
 }
 
 #[cfg(test)]

@@ -82,12 +82,12 @@ pub(super) async fn apply(
         .map(|(name, _)| quote_identifier(name))
         .collect::<Vec<_>>()
         .join(", ");
-    let run_id = super::dependents::quote_literal(&quarantine.run_id);
+    let run_id = super::quote_literal(&quarantine.run_id);
     for check in &quarantine.checks {
         let copy = format!(
             "insert into {quarantined} ({columns}, tmk_failed_check, tmk_run_id, tmk_quarantined_at)\n\
              select {columns}, {}, {run_id}, now() from {working} where {}",
-            super::dependents::quote_literal(&check.name),
+            super::quote_literal(&check.name),
             check.failing
         );
         run(connection, &copy, None, 0, outcome).await?;

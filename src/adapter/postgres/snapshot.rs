@@ -10,6 +10,7 @@ use sqlx::PgConnection;
 use super::Postgres;
 use super::catalog::typed_columns;
 use super::materialize::{BuildOutcome, BuildRequest, commit, relation_kind, run, run_all};
+use super::relation_settings;
 use crate::compile::node::quote_identifier;
 use crate::compile::snapshot::{CheckColumns, HardDeletes, SnapshotSpec, SnapshotStrategy};
 use crate::error::{Error, ErrorKind, Result};
@@ -345,6 +346,14 @@ impl Postgres {
                 .hint("drop it, or give the snapshot another name or schema"));
             }
         }
+        relation_settings::apply(
+            &mut transaction,
+            request.relation,
+            request.settings,
+            false,
+            &mut outcome,
+        )
+        .await?;
         run_all(&mut transaction, request.post_hooks, &mut outcome).await?;
         commit(transaction).await?;
         Ok(outcome)

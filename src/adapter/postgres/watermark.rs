@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use sqlx::{PgConnection, Row};
 
 use super::catalog::typed_columns;
-use super::dependents::quote_literal;
 use super::materialize::{BuildOutcome, run};
+use super::quote_literal;
 use super::{Postgres, statement_error};
 use crate::compile::jinja::context::StoredWatermark;
 use crate::compile::node::{Relation, quote_identifier};
