@@ -41,6 +41,8 @@ pub enum Command {
     Test(RunArgs),
     /// Run the selected snapshots (SCD type 2 history tables).
     Snapshot(RunArgs),
+    /// Copy the new and changed rows of the selected `loader: tmk` sources into the target.
+    Extract(RunArgs),
     /// Source commands (`tmk source freshness`).
     Source {
         /// What to do with the sources.
@@ -149,6 +151,32 @@ pub struct RunArgs {
 fn event_time(text: &str) -> Result<chrono::NaiveDateTime, String> {
     crate::compile::microbatch::parse_time(text)
         .ok_or_else(|| format!("`{text}` is not a date or time like `2024-01-01` or `2024-01-01 06:00:00`"))
+}
+
+/// Options of generate.
+#[derive(Debug, Args, Clone)]
+pub struct GenerateArgs {
+    /// Where the data goes: `mysql://user:pw@host:3306` (one database per service),
+    /// `postgres://user@host:5432/db` (one schema per service), or `target` (the profile's
+    /// target, the embedded PostgreSQL without a profile).
+    #[arg(long, env = "TECHMARKET_OLTP_URL", default_value = "target")]
+    pub into: String,
+    /// Size: 1 is 600 orders, 1000 is 600,000.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub scale: u32,
+    /// The random seed; the same scale and seed give the same rows.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Prefix of the database (MySQL) or schema (PostgreSQL) names: `t1_` gives `t1_orders`.
+    #[arg(long, default_value = "")]
+    pub prefix: String,
+    /// Change the existing data instead of creating it: new orders, status changes and price
+    /// updates, with `updated_at` moved forward.
+    #[arg(long)]
+    pub changes: bool,
+    /// The project and profile (for `--into target`).
+    #[command(flatten)]
+    pub project: ProjectArgs,
 }
 
 /// Options of compile.

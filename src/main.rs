@@ -33,6 +33,7 @@ fn main() {
             Command::Source {
                 command: SourceCommand::Freshness(args),
             } => commands::build::run(args, PlanKind::Freshness, &console).await,
+            Command::Extract(args) => commands::build::run(args, PlanKind::Extract, &console).await,
             Command::Compile(args) => commands::compile::run(args, &console).await,
             Command::Ls(args) => commands::ls::run(args, &console),
             Command::Debug(args) => commands::debug::run(args, &console).await,

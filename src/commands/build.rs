@@ -31,8 +31,8 @@ pub const CANCELLED_EXIT_CODE: i32 = 130;
 /// Run `kind` with `args`; returns the exit code.
 pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i32> {
     let every_source;
-    let args = if kind == PlanKind::Freshness && args.selection.select.is_empty() {
-        // `tmk source freshness` checks every source unless told otherwise.
+    let args = if matches!(kind, PlanKind::Freshness | PlanKind::Extract) && args.selection.select.is_empty() {
+        // `tmk source freshness` checks and `tmk extract` copies every source unless told otherwise.
         let mut all = args.clone();
         all.selection.select = vec!["source:*".to_string()];
         every_source = all;
@@ -79,6 +79,7 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         PlanKind::Test => "test",
         PlanKind::Snapshot => "snapshot",
         PlanKind::Freshness => "source freshness",
+        PlanKind::Extract => "extract",
     };
     // From here on Ctrl-C cancels the run (and the run is recorded) instead of ending tmk.
     let (cancel, ctrl_c) = Cancel::on_ctrl_c(postgres.clone());
@@ -216,7 +217,7 @@ impl RunContext<'_> {
             .iter()
             .filter(|&&index| {
                 let node = &manifest.nodes[index];
-                node.is_buildable() || node.resource_type == ResourceType::Test
+                node.is_buildable() || node.resource_type == ResourceType::Test || node.extract.is_some()
             })
             .filter_map(|&index| {
                 manifest.nodes[index]

@@ -10,6 +10,7 @@
 pub mod config;
 pub mod contract;
 pub mod ephemeral;
+pub mod extract;
 pub mod freshness;
 pub mod generic_tests;
 pub mod jinja;

@@ -230,6 +230,8 @@ pub struct Node {
     pub microbatch: Option<Arc<crate::compile::microbatch::MicrobatchSpec>>,
     /// For source tables with freshness thresholds: the validated freshness settings.
     pub freshness: Option<Arc<crate::compile::freshness::FreshnessSpec>>,
+    /// For sources with `loader: tmk`: where their rows come from and how they are copied.
+    pub extract: Option<Arc<crate::compile::extract::ExtractSpec>>,
     /// For models with an enforced contract: the declared columns and constraints.
     pub contract: Option<Arc<crate::compile::contract::Contract>>,
 }

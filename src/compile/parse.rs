@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use super::config::{self, ConfigExt, ConfigMap};
 use super::contract::{Contract, ForeignTarget, foreign_target};
 use super::freshness;
+use super::extract;
 use super::generic_tests::{self, GenericTest, TestTarget};
 use super::jinja::context::{Captured, Lookup, RefTarget, RenderContext, TargetInfo};
 use super::jinja::macros::MacroModule;
@@ -360,7 +361,7 @@ fn index_properties(project: &Project) -> Result<PropertiesIndex<'_>> {
     Ok(index)
 }
 
-fn pos_of<T>(spanned: &serde_saphyr::Spanned<T>) -> Pos {
+pub(super) fn pos_of<T>(spanned: &serde_saphyr::Spanned<T>) -> Pos {
     Pos {
         line: spanned.referenced.line() as usize,
         column: spanned.referenced.column() as usize,
@@ -738,6 +739,7 @@ impl<'p> Parser<'p> {
                         )
                     })?
                     .map(Arc::new);
+                    node.extract = extract::resolve(&file.source, source, table)?.map(Arc::new);
                     finish_config(&mut node);
                     drafts.push(Draft {
                         node,
@@ -787,6 +789,7 @@ impl<'p> Parser<'p> {
             snapshot: None,
             microbatch: None,
             freshness: None,
+            extract: None,
             contract: None,
         }
     }

@@ -15,7 +15,7 @@ use crate::adapter::postgres::{
     BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, OnSchemaChange, Postgres, RelationKind,
     SqlOrigin, StoredFailures, WatermarkColumn,
 };
-use crate::adapter::postgres::{EnforcedContract, FreshnessReading, Quarantine, TestOutcome};
+use crate::adapter::postgres::{EnforcedContract, FreshnessReading, LoadMode, Quarantine, TestOutcome};
 use crate::compile::config::{self, ConfigExt, StoreFailuresAs};
 use crate::compile::contract::{ForeignTarget, foreign_target};
 use crate::compile::freshness::Freshness;
@@ -168,6 +168,7 @@ async fn run_action(
         },
         StepAction::Snapshot => run_snapshot(manifest, postgres, step, sql, environment).await,
         StepAction::Freshness => check_freshness(postgres, node).await,
+        StepAction::Extract => extract_source(postgres, node).await,
     }
 }
 
@@ -290,6 +291,34 @@ fn relation_of(node: &Node) -> Result<&Relation> {
             ErrorKind::Compilation,
             format!("`{}` has no relation", node.unique_id),
         )
+    })
+}
+
+/// Copy a `loader: tmk` source table's new and changed rows into the target; errors point at
+/// the table's entry in the sources YAML unless they point somewhere more precise already.
+async fn extract_source(postgres: &Postgres, node: &Node) -> Result<Done> {
+    let spec = node.extract.as_ref().ok_or_else(|| {
+        Error::new(
+            ErrorKind::Usage,
+            format!("source `{}` has no `loader: tmk`", node.unique_id),
+        )
+    })?;
+    let outcome = postgres
+        .extract(relation_of(node)?, &node.unique_id, spec)
+        .await
+        .map_err(|error| crate::compile::extract::error_at(&spec.declared_at, error))?;
+    let how = match outcome.mode {
+        LoadMode::Created => "created",
+        LoadMode::Reloaded => "reloaded",
+        LoadMode::Incremental => "upserted",
+    };
+    Ok(Done {
+        status: Status::Success,
+        message: format!("EXTRACT {} ({how})", outcome.rows),
+        rows_affected: Some(outcome.rows),
+        failures: None,
+        statements: outcome.statements,
+        freshness: None,
     })
 }
 

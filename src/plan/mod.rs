@@ -26,6 +26,8 @@ pub enum PlanKind {
     Snapshot,
     /// Source freshness checks only (`tmk source freshness`).
     Freshness,
+    /// Extracts of `loader: tmk` sources only (`tmk extract`).
+    Extract,
 }
 
 /// What a step does.
@@ -41,6 +43,8 @@ pub enum StepAction {
     Test,
     /// Check a source table's freshness.
     Freshness,
+    /// Copy a `loader: tmk` source table's new and changed rows into the target.
+    Extract,
 }
 
 impl StepAction {
@@ -52,6 +56,7 @@ impl StepAction {
             StepAction::Snapshot => "snapshot",
             StepAction::Test => "test",
             StepAction::Freshness => "freshness",
+            StepAction::Extract => "extract",
         }
     }
 }
@@ -98,7 +103,8 @@ impl Plan {
             is_selected[index] = true;
         }
         if kind == PlanKind::Build {
-            // A build checks the freshness of the sources its models and snapshots read first.
+            // A build extracts the `loader: tmk` sources its models and snapshots read, and
+            // checks the freshness of the others, first.
             for &index in selected {
                 if !matches!(
                     manifest.nodes[index].resource_type,
@@ -107,7 +113,8 @@ impl Plan {
                     continue;
                 }
                 for &parent in &manifest.nodes[index].depends_on {
-                    if manifest.nodes[parent].freshness.is_some() {
+                    let source = &manifest.nodes[parent];
+                    if source.extract.is_some() || source.freshness.is_some() {
                         is_selected[parent] = true;
                     }
                 }
@@ -213,6 +220,9 @@ fn action_for(manifest: &Manifest, index: usize, kind: PlanKind) -> Option<StepA
         ResourceType::Seed => StepAction::Seed,
         ResourceType::Snapshot => StepAction::Snapshot,
         ResourceType::Test => StepAction::Test,
+        // An extracted source is fresh by construction: a build extracts it instead of checking
+        // it, while `tmk source freshness` still checks it.
+        ResourceType::Source if node.extract.is_some() && kind != PlanKind::Freshness => StepAction::Extract,
         ResourceType::Source if node.freshness.is_some() => StepAction::Freshness,
         ResourceType::Model if node.is_buildable() => StepAction::Model(node.materialized),
         _ => return None,
@@ -224,6 +234,7 @@ fn action_for(manifest: &Manifest, index: usize, kind: PlanKind) -> Option<StepA
         PlanKind::Test => action == StepAction::Test,
         PlanKind::Snapshot => action == StepAction::Snapshot,
         PlanKind::Freshness => action == StepAction::Freshness,
+        PlanKind::Extract => action == StepAction::Extract,
     };
     wanted.then_some(action)
 }

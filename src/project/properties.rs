@@ -153,7 +153,13 @@ pub struct RawSource {
     /// Schema (defaults to the source name).
     pub schema: Option<String>,
     /// Loader (free text; `tmk` marks sources tmk extracts).
-    pub loader: Option<String>,
+    pub loader: Option<Spanned<String>>,
+    /// For `loader: tmk`: where the rows come from (`mysql://..`, `postgres://..`, `target`;
+    /// Jinja with `env_var`). Absent means the target's own database.
+    pub connection: Option<Spanned<String>>,
+    /// For `loader: tmk`: the MySQL database or PostgreSQL schema the tables are read from
+    /// (Jinja with `env_var`; defaults to the source's name).
+    pub remote_schema: Option<Spanned<String>>,
     /// Column holding the load time, for freshness.
     pub loaded_at_field: Option<String>,
     /// Freshness thresholds.
@@ -191,6 +197,12 @@ pub struct RawSourceTable {
     pub quoting: Option<Yaml>,
     /// External table settings (accepted).
     pub external: Option<Yaml>,
+    /// For `loader: tmk`: the column whose greatest loaded value is kept; only rows at or past
+    /// it are copied again. Without one the table is reloaded whole.
+    pub watermark: Option<Spanned<String>>,
+    /// For `loader: tmk`: the key rows are upserted on (a column or a list), when the source's
+    /// catalog has no primary key.
+    pub primary_key: Option<Spanned<Yaml>>,
     /// Column properties.
     #[serde(default)]
     pub columns: Vec<Spanned<RawColumn>>,

@@ -9,6 +9,7 @@ mod audit;
 mod catalog;
 mod contract;
 mod dependents;
+mod extract;
 mod freshness;
 mod jinja_database;
 mod materialize;
@@ -34,6 +35,7 @@ use crate::project::profile::PostgresTarget;
 pub use audit::{Audit, NodeRun, RunRecord, RunStatus, TestHistoryEntry};
 pub use catalog::ExistingRelations;
 pub use contract::EnforcedContract;
+pub use extract::{ExtractOutcome, LoadMode};
 pub use freshness::FreshnessReading;
 pub use jinja_database::JinjaPostgres;
 pub use materialize::{
