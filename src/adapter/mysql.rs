@@ -24,11 +24,16 @@ impl MySqlSource {
     /// Connect to `url` (`shown` is the URL without its password, for errors).
     pub async fn connect(url: &str, shown: &str) -> Result<MySqlSource> {
         let failed = |cause: String| {
-            Error::new(ErrorKind::Connection, format!("cannot connect to MySQL at {shown}"))
-                .detail(cause)
-                .hint("check that the server runs and the source's `connection` (host, port, user, password)")
+            Error::new(
+                ErrorKind::Connection,
+                format!("cannot connect to MySQL at {shown}"),
+            )
+            .detail(cause)
+            .hint("check that the server runs and the source's `connection` (host, port, user, password)")
         };
-        let options: MySqlConnectOptions = url.parse().map_err(|error: sqlx::Error| failed(error.to_string()))?;
+        let options: MySqlConnectOptions = url
+            .parse()
+            .map_err(|error: sqlx::Error| failed(error.to_string()))?;
         let mut connection = tokio::time::timeout(CONNECT_TIMEOUT, MySqlConnection::connect_with(&options))
             .await
             .map_err(|_| failed(format!("no answer within {}s", CONNECT_TIMEOUT.as_secs())))?
@@ -58,7 +63,8 @@ impl MySqlSource {
         let mut columns = Vec::new();
         for row in &rows {
             let (name, data_type, column_type) = (text(row, 0), text(row, 1), text(row, 2));
-            let Some((pg_type, kind)) = pg_type(&data_type.to_lowercase(), &column_type.to_lowercase()) else {
+            let Some((pg_type, kind)) = pg_type(&data_type.to_lowercase(), &column_type.to_lowercase())
+            else {
                 return Err(Error::new(
                     ErrorKind::Database,
                     format!("column `{name}` of `{schema}`.`{table}` has type `{column_type}`, which tmk cannot load"),
@@ -92,7 +98,12 @@ impl MySqlSource {
         chunks: mpsc::Sender<Chunk>,
     ) -> tokio::task::JoinHandle<()> {
         let list: Vec<String> = columns.iter().map(|column| quote(&column.name)).collect();
-        let mut sql = format!("select {} from {}.{}", list.join(", "), quote(schema), quote(table));
+        let mut sql = format!(
+            "select {} from {}.{}",
+            list.join(", "),
+            quote(schema),
+            quote(table)
+        );
         if let Some((column, mark)) = since {
             sql.push_str(&format!(" where {} >= {}", quote(column), literal(mark)));
         }
@@ -121,7 +132,9 @@ async fn stream(
             if index > 0 {
                 buffer.push(b'\t');
             }
-            let value = row.try_get_raw(index).map_err(|error| source_error(&error, sql))?;
+            let value = row
+                .try_get_raw(index)
+                .map_err(|error| source_error(&error, sql))?;
             push_value(&mut buffer, *kind, bytes(value));
         }
         buffer.push(b'\n');

@@ -78,7 +78,10 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 /// Append text escaped for COPY: backslash, tab, newline and carriage return.
 fn push_text(buffer: &mut Vec<u8>, value: &[u8]) {
-    if !value.iter().any(|byte| matches!(byte, b'\\' | b'\t' | b'\n' | b'\r')) {
+    if !value
+        .iter()
+        .any(|byte| matches!(byte, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
         buffer.extend_from_slice(value);
         return;
     }

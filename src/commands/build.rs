@@ -31,7 +31,8 @@ pub const CANCELLED_EXIT_CODE: i32 = 130;
 /// Run `kind` with `args`; returns the exit code.
 pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i32> {
     let every_source;
-    let args = if matches!(kind, PlanKind::Freshness | PlanKind::Extract) && args.selection.select.is_empty() {
+    let args = if matches!(kind, PlanKind::Freshness | PlanKind::Extract) && args.selection.select.is_empty()
+    {
         // `tmk source freshness` checks and `tmk extract` copies every source unless told otherwise.
         let mut all = args.clone();
         all.selection.select = vec!["source:*".to_string()];

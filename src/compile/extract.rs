@@ -71,16 +71,28 @@ pub fn resolve(file: &SourceFile, source: &RawSource, table: &RawSourceTable) ->
     let is_tmk = source.loader.as_ref().is_some_and(|loader| loader.value == "tmk");
     if !is_tmk {
         let stray = [
-            source.connection.as_ref().map(|value| ("connection", pos_of(value))),
-            source.remote_schema.as_ref().map(|value| ("remote_schema", pos_of(value))),
+            source
+                .connection
+                .as_ref()
+                .map(|value| ("connection", pos_of(value))),
+            source
+                .remote_schema
+                .as_ref()
+                .map(|value| ("remote_schema", pos_of(value))),
             table.watermark.as_ref().map(|value| ("watermark", pos_of(value))),
-            table.primary_key.as_ref().map(|value| ("primary_key", pos_of(value))),
+            table
+                .primary_key
+                .as_ref()
+                .map(|value| ("primary_key", pos_of(value))),
         ];
         if let Some((key, pos)) = stray.into_iter().flatten().next() {
             return Err(file
                 .error(
                     pos,
-                    format!("`{key}` applies to sources tmk extracts, and source `{}` has no `loader: tmk`", source.name.value),
+                    format!(
+                        "`{key}` applies to sources tmk extracts, and source `{}` has no `loader: tmk`",
+                        source.name.value
+                    ),
                 )
                 .hint("add `loader: tmk` to the source to have tmk copy its tables into the target"));
         }
@@ -102,12 +114,15 @@ pub fn resolve(file: &SourceFile, source: &RawSource, table: &RawSourceTable) ->
     Ok(Some(ExtractSpec {
         connection,
         remote_schema,
-        remote_table: table.identifier.clone().unwrap_or_else(|| table.name.value.clone()),
+        remote_table: table
+            .identifier
+            .clone()
+            .unwrap_or_else(|| table.name.value.clone()),
         watermark: table.watermark.as_ref().map(|raw| raw.value.clone()),
         primary_key,
         declared_at: file.span(pos_of(&table.name), table.name.value.chars().count()),
         connection_at: match &source.connection {
-            Some(raw) => file.location(pos_of(raw)),
+            Some(raw) => file.span(pos_of(raw), raw.value.chars().count()),
             None => file.span(pos_of(&source.name), source.name.value.chars().count()),
         },
         watermark_at: table
@@ -132,7 +147,10 @@ fn parse_connection(file: &SourceFile, text: &str, pos: Pos) -> Result<Connectio
     if text.is_empty() || text == "target" {
         return Ok(Connection::Target);
     }
-    if let Some(rest) = text.strip_prefix("mysql://").or_else(|| text.strip_prefix("mariadb://")) {
+    if let Some(rest) = text
+        .strip_prefix("mysql://")
+        .or_else(|| text.strip_prefix("mariadb://"))
+    {
         return Ok(Connection::MySql(format!("mysql://{rest}")));
     }
     if text.starts_with("postgres://") || text.starts_with("postgresql://") {
@@ -158,7 +176,10 @@ fn key_columns(file: &SourceFile, value: &Yaml, pos: Pos) -> Result<Vec<String>>
     };
     match columns {
         Some(columns) if !columns.is_empty() => Ok(columns),
-        _ => Err(file.error(pos, "`primary_key` must be a column name or a list of column names")),
+        _ => Err(file.error(
+            pos,
+            "`primary_key` must be a column name or a list of column names",
+        )),
     }
 }
 

@@ -15,8 +15,8 @@ use sha2::{Digest, Sha256};
 
 use super::config::{self, ConfigExt, ConfigMap};
 use super::contract::{Contract, ForeignTarget, foreign_target};
-use super::freshness;
 use super::extract;
+use super::freshness;
 use super::generic_tests::{self, GenericTest, TestTarget};
 use super::jinja::context::{Captured, Lookup, RefTarget, RenderContext, TargetInfo};
 use super::jinja::macros::MacroModule;

@@ -409,3 +409,29 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Whether the MySQL/MariaDB server of the extract tests answers at 127.0.0.1:3306. When it
+/// does not, `test` prints `SKIPPED: no MySQL at 127.0.0.1:3306` straight to stderr (past the
+/// test harness's capture, so the skip is always visible) and should return.
+pub fn mysql_available(test: &str) -> bool {
+    use std::io::Write;
+    if tmk::embedded_pg::port_answers("127.0.0.1", 3306, Duration::from_secs(1)) {
+        return true;
+    }
+    let _ = writeln!(std::io::stderr(), "SKIPPED: no MySQL at 127.0.0.1:3306 ({test})");
+    false
+}
+
+/// Run SQL with the mysql client on 127.0.0.1:3306 as root; tab-separated rows without a header.
+pub fn mysql(sql: &str) -> String {
+    let output = Command::new("mysql")
+        .args(["-uroot", "-h127.0.0.1", "-P3306", "-N", "-B", "-e", sql])
+        .output()
+        .expect("run mysql");
+    assert!(
+        output.status.success(),
+        "mysql failed on {sql}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).trim_end().to_string()
+}

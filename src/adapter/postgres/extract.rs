@@ -56,7 +56,12 @@ enum Reader {
 impl Postgres {
     /// Copy the rows of the source table `spec` describes into `relation`, moving its
     /// watermark (kept for the source's `unique_id`) in the same transaction.
-    pub async fn extract(&self, relation: &Relation, unique_id: &str, spec: &ExtractSpec) -> Result<ExtractOutcome> {
+    pub async fn extract(
+        &self,
+        relation: &Relation,
+        unique_id: &str,
+        spec: &ExtractSpec,
+    ) -> Result<ExtractOutcome> {
         let shown = spec.connection.describe();
         let mut reader = match &spec.connection {
             SourceConnection::MySql(url) => Reader::MySql(
@@ -65,16 +70,17 @@ impl Postgres {
                     .map_err(|error| error.at(spec.connection_at.clone()))?,
             ),
             SourceConnection::Target => Reader::Postgres(self.dedicated_connection().await?),
-            SourceConnection::Postgres(url) => Reader::Postgres(
-                PgConnection::connect(url)
-                    .await
-                    .map_err(|error| {
-                        Error::new(ErrorKind::Connection, format!("cannot connect to PostgreSQL at {shown}"))
-                            .detail(error.to_string())
-                            .hint("check that the server runs and the source's `connection` URL")
-                            .at(spec.connection_at.clone())
-                    })?,
-            ),
+            SourceConnection::Postgres(url) => {
+                Reader::Postgres(PgConnection::connect(url).await.map_err(|error| {
+                    Error::new(
+                        ErrorKind::Connection,
+                        format!("cannot connect to PostgreSQL at {shown}"),
+                    )
+                    .detail(error.to_string())
+                    .hint("check that the server runs and the source's `connection` URL")
+                    .at(spec.connection_at.clone())
+                })?)
+            }
         };
         let (schema, table) = (&spec.remote_schema, &spec.remote_table);
         let described = match &mut reader {
@@ -102,7 +108,10 @@ impl Postgres {
             .begin()
             .await
             .map_err(|error| statement_error(&error, "begin", None, 0))?;
-        let exists_sql = format!("select to_regclass({}) is not null", quote_literal(&relation.render()));
+        let exists_sql = format!(
+            "select to_regclass({}) is not null",
+            quote_literal(&relation.render())
+        );
         let (exists,): (bool,) = sqlx::query_as(AssertSqlSafe(exists_sql.clone()))
             .fetch_one(&mut *transaction)
             .await
@@ -138,7 +147,16 @@ impl Postgres {
             }
         };
         let mut outcome = BuildOutcome::default();
-        let loaded = load(&mut transaction, relation, &described.columns, &key, mode, chunks, &mut outcome).await;
+        let loaded = load(
+            &mut transaction,
+            relation,
+            &described.columns,
+            &key,
+            mode,
+            chunks,
+            &mut outcome,
+        )
+        .await;
         // The reader ends once the channel is gone (on failure) or the rows are all read.
         let rows = match loaded {
             Ok(rows) => rows,
@@ -157,7 +175,14 @@ impl Postgres {
                 LoadMode::Incremental => STAGING.to_string(),
                 _ => relation.render(),
             };
-            advance(&mut transaction, &watermark, &rows_relation, mode == LoadMode::Incremental, &mut outcome).await?;
+            advance(
+                &mut transaction,
+                &watermark,
+                &rows_relation,
+                mode == LoadMode::Incremental,
+                &mut outcome,
+            )
+            .await?;
         }
         transaction
             .commit()
@@ -197,7 +222,10 @@ fn check_columns(spec: &ExtractSpec, table: &SourceTable) -> Result<Vec<String>>
             spec.watermark_at.as_ref().unwrap_or(&spec.declared_at),
         ));
     }
-    let key = spec.primary_key.clone().unwrap_or_else(|| table.primary_key.clone());
+    let key = spec
+        .primary_key
+        .clone()
+        .unwrap_or_else(|| table.primary_key.clone());
     if let Some(column) = key.iter().find(|column| !names.contains(&column.as_str())) {
         return Err(missing(column, "`primary_key`", &spec.declared_at));
     }
@@ -221,7 +249,8 @@ async fn stored_mark(
     relation: &Relation,
     column: &str,
 ) -> Result<Option<(String, String)>> {
-    let sql = "select value, data_type from tmk_meta.load_watermarks where relation = $1 and column_name = $2";
+    let sql =
+        "select value, data_type from tmk_meta.load_watermarks where relation = $1 and column_name = $2";
     let row = sqlx::query(sql)
         .bind(relation.render())
         .bind(column)
@@ -246,7 +275,10 @@ async fn load(
         .iter()
         .map(|column| format!("{} {}", quote_identifier(&column.name), column.pg_type))
         .collect();
-    let list: Vec<String> = columns.iter().map(|column| quote_identifier(&column.name)).collect();
+    let list: Vec<String> = columns
+        .iter()
+        .map(|column| quote_identifier(&column.name))
+        .collect();
     let list = list.join(", ");
     let key_list: Vec<String> = key.iter().map(|column| quote_identifier(column)).collect();
     let target = relation.render();
@@ -301,14 +333,21 @@ async fn load(
 }
 
 /// Stream the chunks into `copy`; a reader's error aborts it.
-async fn copy_chunks(connection: &mut PgConnection, copy: &str, mut chunks: mpsc::Receiver<Chunk>) -> Result<u64> {
+async fn copy_chunks(
+    connection: &mut PgConnection,
+    copy: &str,
+    mut chunks: mpsc::Receiver<Chunk>,
+) -> Result<u64> {
     let mut writer = connection
         .copy_in_raw(copy)
         .await
         .map_err(|error| statement_error(&error, copy, None, 0))?;
     while let Some(chunk) = chunks.recv().await {
         let sent = match chunk {
-            Ok(data) => writer.send(data).await.map_err(|error| statement_error(&error, copy, None, 0)),
+            Ok(data) => writer
+                .send(data)
+                .await
+                .map_err(|error| statement_error(&error, copy, None, 0)),
             Err(error) => Err(error),
         };
         if let Err(error) = sent {
@@ -324,7 +363,11 @@ async fn copy_chunks(connection: &mut PgConnection, copy: &str, mut chunks: mpsc
 
 /// The columns (enums and domains as their text or base type) and primary key of a
 /// PostgreSQL table; None when there is no such table.
-async fn describe_postgres(connection: &mut PgConnection, schema: &str, table: &str) -> Result<Option<SourceTable>> {
+async fn describe_postgres(
+    connection: &mut PgConnection,
+    schema: &str,
+    table: &str,
+) -> Result<Option<SourceTable>> {
     let qualified = format!("{}.{}", quote_identifier(schema), quote_identifier(table));
     let sql = "select a.attname::text, \
                case when t.typtype = 'e' then 'text' \
@@ -367,7 +410,10 @@ fn read_postgres(
     filter: Option<String>,
     chunks: mpsc::Sender<Chunk>,
 ) -> tokio::task::JoinHandle<()> {
-    let list: Vec<String> = columns.iter().map(|column| quote_identifier(&column.name)).collect();
+    let list: Vec<String> = columns
+        .iter()
+        .map(|column| quote_identifier(&column.name))
+        .collect();
     let copy = format!(
         "copy (select {} from {}.{}{}) to stdout",
         list.join(", "),
@@ -389,7 +435,8 @@ fn read_postgres(
             {
                 buffer.extend_from_slice(&data);
                 if buffer.len() >= CHUNK_BYTES {
-                    let full = std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 8));
+                    let full =
+                        std::mem::replace(&mut buffer, Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 8));
                     if chunks.send(Ok(full)).await.is_err() {
                         return Ok(());
                     }
