@@ -12,8 +12,8 @@ use futures_util::TryStreamExt;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
 use tokio::sync::mpsc;
 
-use super::dependents::quote_literal;
 use super::materialize::{BuildOutcome, run};
+use super::quote_literal;
 use super::watermark::{WatermarkColumn, advance};
 use super::{Postgres, statement_error};
 use crate::adapter::mysql::MySqlSource;
