@@ -77,6 +77,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "dbml",
     "quarantine",
     "row_security",
+    "partition_by",
 ];
 
 /// Keys whose values accumulate across layers instead of overwriting.
@@ -93,6 +94,7 @@ const MAPPING_CONFIGS: &[&str] = &[
     "column_types",
     "freshness",
     "snapshot_meta_column_names",
+    "partition_by",
 ];
 
 /// The materialisations tmk can build.

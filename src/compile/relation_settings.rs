@@ -1,6 +1,6 @@
 //! What a built relation carries besides its rows, read from its config: dbt's `grants`
 //! (privilege → grantees) and `indexes` (dbt-postgres), and tmk's `row_security` (PostgreSQL
-//! row-level security policies). Validated here once, at the config border, into plain data the
+//! row-level security policies) and `partition_by` (range partitions by day, month or year). Validated here once, at the config border, into plain data the
 //! adapter applies; it must not speak SQL to a database.
 
 use serde_json::Value;
@@ -16,6 +16,48 @@ pub struct RelationSettings {
     pub indexes: Vec<IndexSpec>,
     /// `row_security`: when any, row-level security is enabled and these are its policies.
     pub policies: Vec<RowPolicy>,
+    /// `partition_by`: the table is range-partitioned on a date column or `YYYYMMDD` key.
+    pub partition: Option<PartitionSpec>,
+}
+
+/// `partition_by: {field: order_date, granularity: month}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionSpec {
+    /// The column: a date or timestamp, or an integer date key written `YYYYMMDD`.
+    pub field: String,
+    /// One partition per this period.
+    pub granularity: Granularity,
+}
+
+/// The period one partition covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    /// A calendar day.
+    Day,
+    /// A calendar month.
+    Month,
+    /// A calendar year.
+    Year,
+}
+
+impl Granularity {
+    /// The name PostgreSQL's `date_trunc` and `interval` use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Granularity::Day => "day",
+            Granularity::Month => "month",
+            Granularity::Year => "year",
+        }
+    }
+
+    /// The `to_char` pattern of a partition's label (`2024`, `202401`, `20240115`).
+    pub fn label_format(self) -> &'static str {
+        match self {
+            Granularity::Day => "YYYYMMDD",
+            Granularity::Month => "YYYYMM",
+            Granularity::Year => "YYYY",
+        }
+    }
 }
 
 /// One privilege and its grantees (`select: [bi_viewer]`).
@@ -76,10 +118,11 @@ impl RelationSettings {
             grants: grants(config.get("grants"))?,
             indexes: indexes(config.get("indexes"))?,
             policies: policies(config.get("row_security"))?,
+            partition: partition(config.get("partition_by"))?,
         })
     }
 
-    /// Whether there is anything to apply.
+    /// Whether there is anything to apply once the relation exists.
     pub fn is_empty(&self) -> bool {
         self.grants.is_empty() && self.indexes.is_empty() && self.policies.is_empty()
     }
@@ -193,6 +236,37 @@ fn indexes(value: Option<&Value>) -> Result<Vec<IndexSpec>, String> {
         .collect()
 }
 
+fn partition(value: Option<&Value>) -> Result<Option<PartitionSpec>, String> {
+    let Some(value) = value.filter(|value| !value.is_null()) else {
+        return Ok(None);
+    };
+    let expected = "`partition_by` must be `{field: <column>, granularity: day|month|year}`";
+    let map = value
+        .as_object()
+        .ok_or_else(|| format!("{expected}, not `{value}`"))?;
+    if let Some(unknown) = map
+        .keys()
+        .find(|key| !matches!(key.as_str(), "field" | "granularity"))
+    {
+        return Err(format!("{expected}; unknown key `{unknown}`"));
+    }
+    let field = map
+        .get("field")
+        .and_then(Value::as_str)
+        .filter(|field| !field.trim().is_empty())
+        .ok_or_else(|| format!("{expected}; `field` is missing"))?;
+    let granularity = match map.get("granularity").and_then(Value::as_str).unwrap_or("month") {
+        "day" => Granularity::Day,
+        "month" => Granularity::Month,
+        "year" => Granularity::Year,
+        other => return Err(format!("{expected}; `granularity: {other}` is none of those")),
+    };
+    Ok(Some(PartitionSpec {
+        field: field.trim().to_string(),
+        granularity,
+    }))
+}
+
 fn policies(value: Option<&Value>) -> Result<Vec<RowPolicy>, String> {
     let Some(value) = value.filter(|value| !value.is_null()) else {
         return Ok(Vec::new());
@@ -281,6 +355,7 @@ mod tests {
                     roles: vec!["bi_regional".into()],
                     using: "region_id = 1".into(),
                 }],
+                partition: None,
             })
         );
     }
@@ -313,11 +388,28 @@ mod tests {
                 json!({"row_security": [{"name": "p", "using": "true", "for": "read"}]}),
                 "`for: read`",
             ),
+            (json!({"partition_by": {"column": "d"}}), "unknown key `column`"),
+            (
+                json!({"partition_by": {"field": "d", "granularity": "week"}}),
+                "`granularity: week`",
+            ),
         ];
         for (config, expected) in cases {
             let message = settings(config.clone()).expect_err(&config.to_string());
             assert!(message.contains(expected), "{message}");
         }
+    }
+
+    #[test]
+    fn partitions_are_monthly_unless_told_otherwise() {
+        let read = settings(json!({"partition_by": {"field": "date_key"}}));
+        assert_eq!(
+            read.map(|settings| settings.partition),
+            Ok(Some(PartitionSpec {
+                field: "date_key".into(),
+                granularity: Granularity::Month
+            }))
+        );
     }
 
     #[test]

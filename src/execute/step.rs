@@ -19,7 +19,7 @@ use crate::adapter::postgres::{EnforcedContract, FreshnessReading, LoadMode, Qua
 use crate::compile::config::{self, ConfigExt, StoreFailuresAs};
 use crate::compile::contract::{ForeignTarget, foreign_target};
 use crate::compile::freshness::Freshness;
-use crate::compile::node::{Materialization, Node, Relation};
+use crate::compile::node::{Materialization, Node, Relation, ResourceType};
 use crate::compile::relation_settings::RelationSettings;
 use crate::compile::{CompileEnvironment, Manifest};
 use crate::error::{Error, ErrorKind, Result, SourceLocation};
@@ -425,6 +425,7 @@ async fn build_model(
         ("watermark", node.config.contains_key("watermark"), false),
         ("row_security", !settings.policies.is_empty(), false),
         ("indexes", !settings.indexes.is_empty(), true),
+        ("partition_by", settings.partition.is_some(), false),
     ] {
         let needs_table = match materialization {
             Materialization::View => true,
@@ -570,10 +571,28 @@ fn done(outcome: BuildOutcome, verb: &str) -> Done {
 /// The node's grants, indexes and row security policies (checked when its config was read, so
 /// an error here names the node).
 fn relation_settings(node: &Node) -> Result<RelationSettings> {
-    RelationSettings::from_config(&node.config).map_err(|message| {
-        Error::new(ErrorKind::Compilation, format!("`{}`: {message}", node.unique_id))
-            .at(SourceLocation::new(&node.path, 1, 1).with_text(node.raw_code.clone()))
-    })
+    let at = || SourceLocation::new(&node.path, 1, 1).with_text(node.raw_code.clone());
+    let settings = RelationSettings::from_config(&node.config).map_err(|message| {
+        Error::new(ErrorKind::Compilation, format!("`{}`: {message}", node.unique_id)).at(at())
+    })?;
+    let conflict = if node.resource_type != ResourceType::Model {
+        "seeds and snapshots"
+    } else if node.contract.is_some() {
+        "models with an enforced contract"
+    } else {
+        ""
+    };
+    if settings.partition.is_some() && !conflict.is_empty() {
+        return Err(Error::new(
+            ErrorKind::Compilation,
+            format!(
+                "`{}`: `partition_by` is not built for {conflict} yet",
+                node.unique_id
+            ),
+        )
+        .at(at()));
+    }
+    Ok(settings)
 }
 
 async fn load_seed(

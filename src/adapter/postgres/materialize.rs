@@ -11,6 +11,7 @@ use sqlx::{PgConnection, Row};
 
 use super::contract::{self, EnforcedContract};
 use super::dependents;
+use super::partitions;
 use super::quarantine::{self, Quarantine};
 use super::relation_settings;
 use super::schema_change::{self, OnSchemaChange};
@@ -211,6 +212,11 @@ pub enum RelationKind {
 }
 
 impl RelationKind {
+    /// A table, logged or not.
+    fn is_table(self) -> bool {
+        matches!(self, RelationKind::Table | RelationKind::UnloggedTable)
+    }
+
     /// The kind as the catalog names it (`view`, `table`, `materialized_view`).
     fn catalog_kind(self) -> &'static str {
         match self {
@@ -269,9 +275,11 @@ impl Postgres {
         kind: RelationKind,
     ) -> Result<BuildOutcome> {
         // With a contract the query is checked first and the table declared: the careful way.
+        let partition = request.settings.partition.as_ref().filter(|_| kind.is_table());
         if request.known_absent
             && request.contract.is_none()
             && request.quarantine.is_none()
+            && partition.is_none()
             && let Some(outcome) = self.create_new(request, kind).await?
         {
             return Ok(outcome);
@@ -311,16 +319,30 @@ impl Postgres {
                 )
                 .await?
             }
-            None => {
-                run(
-                    &mut build,
-                    &create,
-                    Some(request.origin),
-                    create_prefix.chars().count(),
-                    &mut outcome,
-                )
-                .await?
-            }
+            None => match partition {
+                Some(spec) => {
+                    partitions::create_partitioned(
+                        &mut build,
+                        relation,
+                        &temporary,
+                        request.sql,
+                        request.origin,
+                        spec,
+                        &mut outcome,
+                    )
+                    .await?
+                }
+                None => {
+                    run(
+                        &mut build,
+                        &create,
+                        Some(request.origin),
+                        create_prefix.chars().count(),
+                        &mut outcome,
+                    )
+                    .await?
+                }
+            },
         };
         if kind != RelationKind::View {
             // `create table as` reports its row count in the command tag: no extra scan.
@@ -372,6 +394,9 @@ impl Postgres {
         let mut transaction = self.begin().await?;
         take_swap_lock(&mut transaction, outcome).await?;
         swap_in(&mut transaction, relation, temporary, outcome).await?;
+        if request.settings.partition.is_some() {
+            partitions::rename_new_partitions(&mut transaction, relation, outcome).await?;
+        }
         relation_settings::apply(&mut transaction, relation, request.settings, true, outcome).await?;
         run_all(&mut transaction, request.post_hooks, outcome).await?;
         if let Some(watermark) = &request.watermark {
@@ -483,6 +508,10 @@ impl Postgres {
             &mut outcome,
         )
         .await?;
+        if let Some(spec) = &request.settings.partition {
+            partitions::add_missing_partitions(&mut transaction, relation, &staging, spec, &mut outcome)
+                .await?;
+        }
         let statements = incremental.statements(&relation.render(), &staging, &columns);
         let mut rows = 0;
         for statement in &statements {

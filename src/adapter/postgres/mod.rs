@@ -15,6 +15,7 @@ mod jinja_database;
 mod materialize;
 mod materialized_view;
 mod meta;
+mod partitions;
 mod quarantine;
 mod relation_settings;
 mod run_lock;
