@@ -1,5 +1,5 @@
 //! The command line, as dbt users type it: subcommands `build`, `run`, `seed`, `test`,
-//! `compile`, `ls`, `debug`, `clean`, and the everyday flags (`-s/--select`, `--exclude`,
+//! `compile`, `ls`, `debug`, `clean`, `ddl`, and the everyday flags (`-s/--select`, `--exclude`,
 //! `-f/--full-refresh`, `-x/--fail-fast`, `--threads`, `-t/--target`, `--vars`,
 //! `--profiles-dir`, `--project-dir`, `--target-path`). Parsing only; `commands` acts on it.
 //! It must not read the project or connect anywhere.
@@ -58,6 +58,42 @@ pub enum Command {
     Debug(ProjectArgs),
     /// Remove the clean-targets directories (target/ by default).
     Clean(ProjectArgs),
+    /// Write the DDL of DBML files (schemas, enums, tables, indexes, comments, foreign keys),
+    /// apply it, or print the ALTER statements between two versions (`--diff OLD NEW`).
+    Ddl(DdlArgs),
+}
+
+/// Options of ddl.
+#[derive(Debug, Args, Clone)]
+pub struct DdlArgs {
+    /// The DBML files, read as one schema (refs may cross files).
+    #[arg(required_unless_present = "diff", conflicts_with = "diff")]
+    pub files: Vec<PathBuf>,
+    /// The SQL dialect to write.
+    #[arg(long, value_enum, default_value = "postgres")]
+    pub dialect: DialectArg,
+    /// Print the statements that migrate OLD to NEW instead of the whole DDL.
+    #[arg(long, num_args = 2, value_names = ["OLD", "NEW"])]
+    pub diff: Option<Vec<PathBuf>>,
+    /// Run the statements in one transaction (PostgreSQL: on the profile's target; MySQL: on
+    /// `--url`) instead of printing them.
+    #[arg(long)]
+    pub apply: bool,
+    /// With `--apply --dialect mysql`: the server, e.g. `mysql://root@127.0.0.1:3306`.
+    #[arg(long, env = "TMK_MYSQL_URL")]
+    pub url: Option<String>,
+    /// Project and profile (for `--apply` on PostgreSQL).
+    #[command(flatten)]
+    pub project: ProjectArgs,
+}
+
+/// SQL dialects of `tmk ddl`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DialectArg {
+    /// PostgreSQL.
+    Postgres,
+    /// MySQL 8 / MariaDB 10.11.
+    Mysql,
 }
 
 /// Where the project and its profile are.

@@ -66,6 +66,14 @@ impl Console {
         self.out(&fields.to_string());
     }
 
+    /// A command's product (DDL, data) written to stdout as is, whatever the log format, so it
+    /// can be piped.
+    pub fn output(&self, text: &str) {
+        let _guard = self.lock.lock();
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(text.as_bytes());
+    }
+
     /// An informational line.
     pub fn info(&self, message: &str) {
         match self.format {

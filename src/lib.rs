@@ -12,6 +12,7 @@ pub mod cli;
 pub mod commands;
 pub mod compile;
 pub mod console;
+pub mod dbml;
 pub mod embedded_pg;
 pub mod error;
 pub mod execute;

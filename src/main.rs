@@ -38,6 +38,7 @@ fn main() {
             Command::Ls(args) => commands::ls::run(args, &console),
             Command::Debug(args) => commands::debug::run(args, &console).await,
             Command::Clean(args) => commands::clean::run(args, &console),
+            Command::Ddl(args) => commands::ddl::run(args, &console).await,
         }
     });
     let code = match outcome {

@@ -5,6 +5,7 @@
 pub mod build;
 pub mod clean;
 pub mod compile;
+pub mod ddl;
 pub mod debug;
 pub mod dq;
 pub mod ls;

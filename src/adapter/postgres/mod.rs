@@ -176,6 +176,23 @@ impl Postgres {
         Ok(result.rows_affected())
     }
 
+    /// Run statements in one transaction: all of them take effect, or none.
+    pub async fn execute_in_transaction(&self, sql: &str) -> Result<()> {
+        let mut transaction = self
+            .pool
+            .begin()
+            .await
+            .map_err(|error| statement_error(&error, "begin", None, 0))?;
+        (&mut *transaction)
+            .execute(sqlx::raw_sql(AssertSqlSafe(sql.to_string())))
+            .await
+            .map_err(|error| statement_error(&error, sql, None, 0))?;
+        transaction
+            .commit()
+            .await
+            .map_err(|error| statement_error(&error, "commit", None, 0))
+    }
+
     /// Close the pool.
     pub async fn close(&self) {
         self.pool.close().await;
