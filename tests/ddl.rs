@@ -84,13 +84,10 @@ impl ScratchMysql {
             databases: vec![prefix.clone()],
             prefix,
         };
-        mysql(
-            None,
-            &format!(
-                "drop database if exists `{0}`; create database `{0}`",
-                scratch.prefix
-            ),
-        );
+        mysql(&format!(
+            "drop database if exists `{0}`; create database `{0}`",
+            scratch.prefix
+        ));
         scratch
     }
 
@@ -168,10 +165,7 @@ impl Drop for ScratchMysql {
             .iter()
             .map(|name| format!("drop database if exists `{name}`;"))
             .collect();
-        mysql(
-            None,
-            &format!("set foreign_key_checks = 0;\n{}", drops.join("\n")),
-        );
+        mysql(&format!("set foreign_key_checks = 0;\n{}", drops.join("\n")));
     }
 }
 
