@@ -51,6 +51,8 @@ pub enum Command {
     },
     /// Render the selected nodes to SQL under target/compiled (no database needed).
     Compile(CompileArgs),
+    /// Print the first rows the selected models' SQL returns (`--limit`, default 5).
+    Show(ShowArgs),
     /// List the selected nodes.
     #[command(alias = "list")]
     Ls(ListArgs),
@@ -224,6 +226,20 @@ pub struct CompileArgs {
     /// Selection.
     #[command(flatten)]
     pub selection: SelectionArgs,
+}
+
+/// Options of show.
+#[derive(Debug, Args, Clone)]
+pub struct ShowArgs {
+    /// Project and profile.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Selection (models and snapshots; tests are left out).
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// How many rows to print.
+    #[arg(long, default_value_t = 5)]
+    pub limit: u64,
 }
 
 /// Options of ls.

@@ -9,6 +9,7 @@ use std::sync::Mutex;
 use serde_json::json;
 
 use crate::compile::Manifest;
+use crate::compile::jinja::context::QueryTable;
 use crate::error::Error;
 use crate::execute::{NodeResult, Reporter, Status};
 use crate::plan::StepAction;
@@ -79,6 +80,18 @@ impl Console {
         match self.format {
             LogFormat::Text => self.out(message),
             LogFormat::Json => self.event("info", json!({"level": "info", "message": message})),
+        }
+    }
+
+    /// A table of query results under a title, as `dbt show` prints it (numbers right-aligned),
+    /// or one JSON event with the rows.
+    pub fn table(&self, title: &str, table: &QueryTable) {
+        match self.format {
+            LogFormat::Text => self.out(&format!("{title}\n{}", render_table(table))),
+            LogFormat::Json => self.event(
+                "show",
+                json!({"level": "info", "message": title, "columns": table.column_names, "rows": table.rows}),
+            ),
         }
     }
 
@@ -276,5 +289,88 @@ impl Reporter for Console {
                 json!({"level": "warn", "message": message, "running": running}),
             ),
         }
+    }
+}
+
+/// `| a | b |` rows under a `| - | - |` rule, each column as wide as its widest cell; numbers
+/// (also numbers as text) are right-aligned, NULL is shown as `null`.
+fn render_table(table: &QueryTable) -> String {
+    let cell = |value: &serde_json::Value| match value {
+        serde_json::Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let cells: Vec<Vec<String>> = table
+        .rows
+        .iter()
+        .map(|row| row.iter().map(cell).collect())
+        .collect();
+    let widths: Vec<usize> = table
+        .column_names
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            cells
+                .iter()
+                .map(|row| row[index].chars().count())
+                .chain([name.chars().count(), 1])
+                .max()
+                .unwrap_or(1)
+        })
+        .collect();
+    let is_number = |value: &serde_json::Value| match value {
+        serde_json::Value::Number(_) => true,
+        serde_json::Value::String(text) => text.parse::<f64>().is_ok(),
+        _ => false,
+    };
+    let numeric: Vec<bool> = (0..widths.len())
+        .map(|index| {
+            table
+                .rows
+                .iter()
+                .all(|row| is_number(&row[index]) || row[index].is_null())
+                && table.rows.iter().any(|row| is_number(&row[index]))
+        })
+        .collect();
+    let line = |values: Vec<String>| {
+        let padded: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(index, value)| {
+                let width = widths[index];
+                if numeric[index] {
+                    format!("{value:>width$}")
+                } else {
+                    format!("{value:<width$}")
+                }
+            })
+            .collect();
+        format!("| {} |", padded.join(" | "))
+    };
+    let mut lines = vec![
+        line(table.column_names.clone()),
+        line(widths.iter().map(|width| "-".repeat(*width)).collect()),
+    ];
+    lines.extend(cells.into_iter().map(line));
+    lines.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_text_left_and_numbers_right() {
+        let table = QueryTable {
+            column_names: vec!["month".into(), "orders".into()],
+            rows: vec![
+                vec![json!("2024-01-01"), json!(7)],
+                vec![json!("2024-02-01"), json!("123")],
+            ],
+            rows_affected: 0,
+        };
+        assert_eq!(
+            render_table(&table),
+            "| month      | orders |\n| ---------- | ------ |\n| 2024-01-01 |      7 |\n| 2024-02-01 |    123 |"
+        );
     }
 }

@@ -35,6 +35,7 @@ fn main() {
             } => commands::build::run(args, PlanKind::Freshness, &console).await,
             Command::Extract(args) => commands::build::run(args, PlanKind::Extract, &console).await,
             Command::Compile(args) => commands::compile::run(args, &console).await,
+            Command::Show(args) => commands::show::run(args, &console).await,
             Command::Ls(args) => commands::ls::run(args, &console),
             Command::Debug(args) => commands::debug::run(args, &console).await,
             Command::Clean(args) => commands::clean::run(args, &console),

@@ -995,3 +995,25 @@ fn materialized_views_refresh_and_are_replaced_when_their_query_changes() {
     assert!(full.stdout.contains("[SELECT 1 in"), "{}", full.stdout);
     assert!(!project.exists("item_totals__tmk_probe"));
 }
+
+/// `tmk show` prints the first rows of a model's query as dbt show does, without building it;
+/// selecting no model is a usage error.
+#[test]
+fn show_prints_the_first_rows_of_a_models_query() {
+    let project = TestProject::new("show", DIAMOND);
+    assert_ok(&project.tmk(&["build", "-s", "+stg_items"]));
+    let run = project.tmk(&["show", "-s", "dear", "cheap", "--limit", "1"]);
+    assert_ok(&run);
+    assert_eq!(
+        run.stdout,
+        "Previewing node 'cheap':\n| id | name  | price |\n| -- | ----- | ----- |\n|  1 | apple |   1.5 |\nPreviewing node 'dear':\n| id | name | price |\n| -- | ---- | ----- |\n|  2 | pear |  2.25 |\n"
+    );
+    assert!(!project.exists("dear"));
+    let nothing = project.tmk(&["show", "-s", "tag:none"]);
+    common::assert_exit(&nothing, 2);
+    assert!(
+        nothing.stderr.contains("`tmk show` selected no model"),
+        "{}",
+        nothing.stderr
+    );
+}

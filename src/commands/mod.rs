@@ -11,6 +11,7 @@ pub mod dq;
 pub mod ls;
 pub mod run_audit;
 pub mod session;
+pub mod show;
 
 use crate::adapter::postgres::Postgres;
 use crate::console::Console;

@@ -99,6 +99,27 @@ impl Postgres {
         Ok(rows.into_iter().map(|row| (row.get(0), row.get(1))).collect())
     }
 
+    /// The first `limit` rows of a query with every value as PostgreSQL prints it (text, so
+    /// `819.00` keeps its scale), for people to read (`tmk show`).
+    pub async fn preview(&self, sql: &str, limit: u64) -> Result<crate::compile::jinja::context::QueryTable> {
+        let texts = format!(
+            "select (select coalesce(json_agg(value), '[]') from json_each_text(to_json(t))) as row\nfrom (\n{sql}\n) as t\nlimit {limit}"
+        );
+        let mut table = self
+            .fetch_table(&format!("select * from (\n{sql}\n) as t limit 0"))
+            .await?;
+        let rows = self.fetch_table(&texts).await?;
+        table.rows = rows
+            .rows
+            .into_iter()
+            .map(|row| match row.into_iter().next() {
+                Some(serde_json::Value::Array(values)) => values,
+                _ => Vec::new(),
+            })
+            .collect();
+        Ok(table)
+    }
+
     /// Run a query and return its rows as JSON values (for run_query and `tmk show`).
     pub async fn fetch_table(&self, sql: &str) -> Result<crate::compile::jinja::context::QueryTable> {
         use sqlx::{Column, Executor, Statement};
