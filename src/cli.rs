@@ -1,7 +1,7 @@
 //! The command line, as dbt users type it: subcommands `build`, `run`, `seed`, `test`,
-//! `compile`, `ls`, `debug`, `clean`, `ddl`, and the everyday flags (`-s/--select`, `--exclude`,
-//! `-f/--full-refresh`, `-x/--fail-fast`, `--threads`, `-t/--target`, `--vars`,
-//! `--profiles-dir`, `--project-dir`, `--target-path`). Parsing only; `commands` acts on it.
+//! `compile`, `ls`, `debug`, `clean`, `ddl`, `docs generate|serve`, and the everyday flags
+//! (`-s/--select`, `--exclude`, `-f/--full-refresh`, `-x/--fail-fast`, `--threads`,
+//! `-t/--target`, `--vars`, `--profiles-dir`, `--project-dir`, `--target-path`). Parsing only; `commands` acts on it.
 //! It must not read the project or connect anywhere.
 
 use std::path::PathBuf;
@@ -63,6 +63,12 @@ pub enum Command {
     /// Write the DDL of DBML files (schemas, enums, tables, indexes, comments, foreign keys),
     /// apply it, or print the ALTER statements between two versions (`--diff OLD NEW`).
     Ddl(DdlArgs),
+    /// The documentation site (`tmk docs generate`, `tmk docs serve`).
+    Docs {
+        /// What to do with the site.
+        #[command(subcommand)]
+        command: DocsCommand,
+    },
 }
 
 /// Options of ddl.
@@ -96,6 +102,27 @@ pub enum DialectArg {
     Postgres,
     /// MySQL 8 / MariaDB 10.11.
     Mysql,
+}
+
+/// `tmk docs ...`.
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Compile every node, write manifest.json and catalog.json (columns and types from the
+    /// database when the target answers) and the static site in target/docs.
+    Generate(ProjectArgs),
+    /// Serve target/docs on 127.0.0.1 until Ctrl-C.
+    Serve(DocsServeArgs),
+}
+
+/// Options of `docs serve`.
+#[derive(Debug, Args, Clone)]
+pub struct DocsServeArgs {
+    /// Project and profile (for the target directory).
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// The port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    pub port: u16,
 }
 
 /// Where the project and its profile are.

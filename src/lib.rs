@@ -3,7 +3,8 @@
 //!
 //! Data flows one way: `project` (files → raw types) → `compile` (Jinja → nodes) → `graph`
 //! (DAG, selection) → `plan` (plain data) → `execute` (through `adapter`) → `artifacts`.
-//! `commands` wires the stages; `console` owns terminal output; `error` the one error type.
+//! `docs` builds the static site from the artifacts. `commands` wires the stages; `console` owns
+//! terminal output; `error` the one error type.
 //! This file only declares the modules; it must not hold logic of its own.
 
 pub mod adapter;
@@ -13,6 +14,7 @@ pub mod commands;
 pub mod compile;
 pub mod console;
 pub mod dbml;
+pub mod docs;
 pub mod embedded_pg;
 pub mod error;
 pub mod execute;

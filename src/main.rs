@@ -6,7 +6,7 @@
 
 use clap::Parser;
 
-use tmk::cli::{Cli, Command, SourceCommand};
+use tmk::cli::{Cli, Command, DocsCommand, SourceCommand};
 use tmk::commands;
 use tmk::console::Console;
 use tmk::plan::PlanKind;
@@ -40,6 +40,12 @@ fn main() {
             Command::Debug(args) => commands::debug::run(args, &console).await,
             Command::Clean(args) => commands::clean::run(args, &console),
             Command::Ddl(args) => commands::ddl::run(args, &console).await,
+            Command::Docs {
+                command: DocsCommand::Generate(args),
+            } => commands::docs::generate(args, &console).await,
+            Command::Docs {
+                command: DocsCommand::Serve(args),
+            } => commands::docs::serve(args, &console),
         }
     });
     let code = match outcome {

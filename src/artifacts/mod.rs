@@ -1,10 +1,11 @@
 //! Artifacts in the target directory, in dbt's published shapes so existing tools read them:
-//! `manifest.json` (schema v12), `run_results.json` (v6), `sources.json` (v3, freshness), the
-//! data-quality report (`dq_report.json`, `dq_report.html`), and the SQL files under `compiled/`
-//! and `run/`. Maps are written in sorted order so the files are deterministic. Reads the
+//! `manifest.json` (schema v12), `run_results.json` (v6), `catalog.json` (v1), `sources.json`
+//! (v3, freshness), the data-quality report (`dq_report.json`, `dq_report.html`), and the SQL
+//! files under `compiled/` and `run/`. Maps are written in sorted order so the files are deterministic. Reads the
 //! manifest and results; changes nothing else. It must not speak SQL or print, and writes
 //! only through `fs`.
 
+mod catalog;
 mod dq_report;
 mod manifest;
 mod run_results;
@@ -16,6 +17,7 @@ use crate::compile::Manifest;
 use crate::error::Result;
 use crate::execute::NodeResult;
 
+pub use catalog::catalog_json;
 pub use dq_report::{DqInputs, dq_report_html, dq_report_json};
 pub use manifest::manifest_bytes;
 pub use run_results::run_results_json;

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::session;
+use super::session::{self, Session};
 use crate::adapter::postgres::JinjaPostgres;
 use crate::artifacts;
 use crate::cli::CompileArgs;
@@ -19,11 +19,19 @@ use crate::error::Result;
 pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
     let mut session = session::load(&args.project, console)?;
     let selected = session::select(&session.manifest, &args.selection)?;
+    let failed = compile_and_write(&mut session, &selected, console).await?;
+    Ok(i32::from(failed))
+}
+
+/// Compile the `selected` nodes (connecting first when one of them queries the database while
+/// compiling), write target/compiled and manifest.json, and show the errors and a summary
+/// line. Returns whether a node failed to compile.
+pub async fn compile_and_write(session: &mut Session, selected: &[usize], console: &Console) -> Result<bool> {
     let needs_database = selected
         .iter()
         .any(|&index| session.manifest.nodes[index].needs_database);
     let database: Option<Arc<dyn JinjaDatabase>> = if needs_database {
-        let postgres = super::connect(&mut session, console, 2).await?;
+        let postgres = super::connect(session, console, 2).await?;
         Some(Arc::new(JinjaPostgres::new(
             postgres,
             tokio::runtime::Handle::current(),
@@ -40,7 +48,7 @@ pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
         defer_database_nodes: false,
     };
     let manifest = &mut session.manifest;
-    let errors = tokio::task::block_in_place(|| manifest.compile(&selected, &environment));
+    let errors = tokio::task::block_in_place(|| manifest.compile(selected, &environment));
     artifacts::write_compiled(&session.target_dir, &session.manifest)?;
     artifacts::write_manifest(&session.target_dir, &session.manifest, &[])?;
     for (_, error) in &errors {
@@ -57,5 +65,5 @@ pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
         if compiled == 1 { "" } else { "s" },
         crate::error::display_path(&session.target_dir.join("compiled"), &session.project.root).display()
     ));
-    Ok(i32::from(!errors.is_empty()))
+    Ok(!errors.is_empty())
 }

@@ -51,12 +51,7 @@ pub fn load(args: &ProjectArgs, console: &Console) -> Result<Session> {
     for warning in &manifest.warnings {
         console.warn(warning);
     }
-    let target_dir = match &args.target_path {
-        Some(path) => path.clone(),
-        None => project
-            .root
-            .join(project.file.target_path.as_deref().unwrap_or("target")),
-    };
+    let target_dir = target_dir(&project, args);
     Ok(Session {
         project,
         target,
@@ -64,6 +59,16 @@ pub fn load(args: &ProjectArgs, console: &Console) -> Result<Session> {
         manifest,
         target_dir,
     })
+}
+
+/// The target directory: `--target-path`, else the project's `target-path`, else target/.
+pub fn target_dir(project: &Project, args: &ProjectArgs) -> PathBuf {
+    match &args.target_path {
+        Some(path) => path.clone(),
+        None => project
+            .root
+            .join(project.file.target_path.as_deref().unwrap_or("target")),
+    }
 }
 
 fn resolve_target(project: &Project, args: &ProjectArgs) -> Result<(PostgresTarget, TargetOrigin)> {

@@ -1,6 +1,6 @@
 //! Catalog queries: which relations exist (one query for all the schemas a run touches, instead
-//! of dbt's per-schema relation cache), the kind of one relation, and a relation's columns
-//! with their types.
+//! of dbt's per-schema relation cache), the kind of one relation, a relation's columns
+//! with their types, and every relation of some schemas with columns and comments (catalog.json).
 //! Its own queries only read the catalog; it must not create, replace or drop relations
 //! (that is `materialize`).
 
@@ -177,5 +177,54 @@ impl Postgres {
             );
         }
         Ok(table)
+    }
+}
+
+/// One relation as PostgreSQL's catalog describes it, for catalog.json.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CatalogRelation {
+    /// `BASE TABLE`, `VIEW`, `MATERIALIZED VIEW` or `FOREIGN TABLE` (dbt-postgres's names).
+    pub kind: String,
+    /// The relation's comment.
+    pub comment: Option<String>,
+    /// The owning role.
+    pub owner: String,
+    /// The columns in order: name, type with modifiers, comment.
+    pub columns: Vec<(String, String, Option<String>)>,
+}
+
+impl Postgres {
+    /// Every relation in `schemas` with its columns, types and comments, in one query.
+    pub async fn catalog(&self, schemas: &[String]) -> Result<HashMap<Relation, CatalogRelation>> {
+        let sql = "select current_database()::text, n.nspname::text, c.relname::text, \
+                   case c.relkind when 'v' then 'VIEW' when 'm' then 'MATERIALIZED VIEW' \
+                   when 'f' then 'FOREIGN TABLE' else 'BASE TABLE' end, \
+                   obj_description(c.oid, 'pg_class'), pg_get_userbyid(c.relowner)::text, \
+                   a.attname::text, format_type(a.atttypid, a.atttypmod), col_description(c.oid, a.attnum) \
+                   from pg_class c join pg_namespace n on n.oid = c.relnamespace \
+                   join pg_attribute a on a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped \
+                   where n.nspname = any($1) and c.relkind in ('r', 'p', 'v', 'm', 'f') \
+                   order by n.nspname, c.relname, a.attnum";
+        let rows = sqlx::query(sql)
+            .bind(schemas)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|error| statement_error(&error, sql, None, 0))?;
+        let mut relations: HashMap<Relation, CatalogRelation> = HashMap::new();
+        for row in rows {
+            let relation = Relation {
+                database: row.get(0),
+                schema: row.get(1),
+                identifier: row.get(2),
+            };
+            let entry = relations.entry(relation).or_insert_with(|| CatalogRelation {
+                kind: row.get(3),
+                comment: row.get(4),
+                owner: row.get(5),
+                columns: Vec::new(),
+            });
+            entry.columns.push((row.get(6), row.get(7), row.get(8)));
+        }
+        Ok(relations)
     }
 }

@@ -34,7 +34,7 @@ use crate::error::{Error, ErrorKind, Result, SourceLocation};
 use crate::project::profile::PostgresTarget;
 
 pub use audit::{Audit, NodeRun, RunRecord, RunStatus, TestHistoryEntry};
-pub use catalog::ExistingRelations;
+pub use catalog::{CatalogRelation, ExistingRelations};
 pub use contract::EnforcedContract;
 pub use extract::{ExtractOutcome, LoadMode};
 pub use freshness::FreshnessReading;

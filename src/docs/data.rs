@@ -1,0 +1,413 @@
+//! The site's data: one JSON document built from the artifacts (manifest, catalog, run
+//! results) and the column lineage, holding every node the site lists (models, sources, seeds,
+//! snapshots, tests) with its rendered description, columns, SQL, status and graph position,
+//! and the edges between them. Descriptions are Markdown rendered to HTML here. Column edges
+//! are stored upstream only (`up` on each column); the page derives downstream by reversing
+//! them. Pure: values in, a value out.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value, json};
+
+use super::layout;
+
+/// The resource types the site lists, in the order its sidebar groups them.
+pub const RESOURCE_TYPES: [&str; 5] = ["model", "source", "seed", "snapshot", "test"];
+
+/// One column's upstream columns, as (node unique id, column name).
+pub type ColumnUpstream = Vec<(String, String)>;
+
+/// Column lineage per node unique id: its output columns in order, each with its upstream
+/// columns. Columns not listed are shown without lineage.
+pub type ColumnLineage = std::collections::BTreeMap<String, Vec<(String, ColumnUpstream)>>;
+
+/// What the site is built from.
+pub struct Artifacts<'a> {
+    /// manifest.json.
+    pub manifest: &'a Value,
+    /// catalog.json.
+    pub catalog: &'a Value,
+    /// run_results.json of the last run, when there is one.
+    pub run_results: Option<&'a Value>,
+    /// Column lineage, when known.
+    pub lineage: &'a ColumnLineage,
+}
+
+/// A column being assembled: name, type, description (HTML), tests, upstream (node index,
+/// column name).
+#[derive(Default)]
+struct Column {
+    name: String,
+    data_type: Option<String>,
+    description: String,
+    tests: Vec<String>,
+    upstream: Vec<(usize, String)>,
+}
+
+/// The site's data document.
+pub fn site_data(artifacts: &Artifacts) -> Value {
+    let manifest = artifacts.manifest;
+    let mut entries: Vec<&Value> = ["nodes", "sources"]
+        .iter()
+        .filter_map(|key| manifest.get(*key).and_then(Value::as_object))
+        .flat_map(|map| map.values())
+        .filter(|node| RESOURCE_TYPES.contains(&text(node, "resource_type")))
+        .collect();
+    entries.sort_by(|left, right| text(left, "unique_id").cmp(text(right, "unique_id")));
+    let index: HashMap<&str, usize> = entries
+        .iter()
+        .enumerate()
+        .map(|(position, node)| (text(node, "unique_id"), position))
+        .collect();
+    let mut columns: Vec<Vec<Column>> = entries
+        .iter()
+        .map(|node| node_columns(node, artifacts.catalog))
+        .collect();
+    let mut node_tests: Vec<Vec<usize>> = vec![Vec::new(); entries.len()];
+    let mut attached: Vec<Option<usize>> = vec![None; entries.len()];
+    for (position, node) in entries.iter().enumerate() {
+        if text(node, "resource_type") != "test" {
+            continue;
+        }
+        let target = node
+            .get("attached_node")
+            .and_then(Value::as_str)
+            .or_else(|| parents(node).first().copied())
+            .and_then(|id| index.get(id).copied());
+        let Some(target) = target else { continue };
+        attached[position] = Some(target);
+        node_tests[target].push(position);
+        if let Some(column) = node.get("column_name").and_then(Value::as_str) {
+            let name = node
+                .pointer("/test_metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| text(node, "name"));
+            column_entry(&mut columns[target], column)
+                .tests
+                .push(name.to_string());
+        }
+    }
+    for (node, lineage) in artifacts.lineage {
+        let Some(&position) = index.get(node.as_str()) else {
+            continue;
+        };
+        for (column, upstream) in lineage {
+            let mut refs = Vec::new();
+            for (parent, parent_column) in upstream {
+                if let Some(&parent_position) = index.get(parent.as_str()) {
+                    column_entry(&mut columns[parent_position], parent_column);
+                    refs.push((parent_position, parent_column.clone()));
+                }
+            }
+            column_entry(&mut columns[position], column).upstream = refs;
+        }
+    }
+    let in_graph: Vec<bool> = entries
+        .iter()
+        .map(|node| text(node, "resource_type") != "test")
+        .collect();
+    let mut edges: Vec<(usize, usize)> = Vec::new();
+    for (child, node) in entries.iter().enumerate() {
+        if !in_graph[child] {
+            continue;
+        }
+        for parent in parents(node) {
+            if let Some(&parent) = index.get(parent)
+                && in_graph[parent]
+            {
+                edges.push((parent, child));
+            }
+        }
+    }
+    edges.sort_unstable();
+    edges.dedup();
+    let placements = layout::layered(entries.len(), &edges);
+    let results = run_results(artifacts.run_results);
+    let nodes: Vec<Value> = entries
+        .iter()
+        .enumerate()
+        .map(|(position, node)| {
+            let result = results.get(text(node, "unique_id"));
+            node_json(
+                node,
+                std::mem::take(&mut columns[position]),
+                &node_tests[position],
+                attached[position],
+                in_graph[position].then_some(placements[position]),
+                result,
+            )
+        })
+        .collect();
+    json!({
+        "project": manifest.pointer("/metadata/project_name").cloned().unwrap_or(Value::Null),
+        "generated_at": manifest.pointer("/metadata/generated_at").cloned().unwrap_or(Value::Null),
+        "run_at": artifacts.run_results.and_then(|results| results.pointer("/metadata/generated_at")).cloned(),
+        "overview": overview(manifest),
+        "nodes": nodes,
+        "edges": edges,
+    })
+}
+
+/// A string field, or "".
+fn text<'a>(node: &'a Value, key: &str) -> &'a str {
+    node.get(key).and_then(Value::as_str).unwrap_or("")
+}
+
+/// The unique ids a node depends on.
+fn parents(node: &Value) -> Vec<&str> {
+    node.pointer("/depends_on/nodes")
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// The node's columns: the catalog's (in the relation's order, with their types), then those
+/// only declared in YAML; descriptions and declared types from the manifest.
+fn node_columns(node: &Value, catalog: &Value) -> Vec<Column> {
+    let unique_id = text(node, "unique_id");
+    let group = if text(node, "resource_type") == "source" {
+        "sources"
+    } else {
+        "nodes"
+    };
+    let mut columns: Vec<Column> = Vec::new();
+    if let Some(described) = catalog
+        .get(group)
+        .and_then(|group| group.get(unique_id))
+        .and_then(|entry| entry.get("columns"))
+        .and_then(Value::as_object)
+    {
+        let mut ordered: Vec<&Value> = described.values().collect();
+        ordered.sort_by_key(|column| column.get("index").and_then(Value::as_u64).unwrap_or(0));
+        for column in ordered {
+            columns.push(Column {
+                name: text(column, "name").to_string(),
+                data_type: column.get("type").and_then(Value::as_str).map(str::to_string),
+                description: column
+                    .get("comment")
+                    .and_then(Value::as_str)
+                    .map(markdown)
+                    .unwrap_or_default(),
+                ..Column::default()
+            });
+        }
+    }
+    if let Some(declared) = node.get("columns").and_then(Value::as_object) {
+        for (name, column) in declared {
+            let entry = column_entry(&mut columns, name);
+            let description = text(column, "description");
+            if !description.is_empty() {
+                entry.description = markdown(description);
+            }
+            if entry.data_type.is_none() {
+                entry.data_type = column
+                    .get("data_type")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+            }
+        }
+    }
+    columns
+}
+
+/// The column named `name` (case-insensitively, as PostgreSQL folds unquoted names), added
+/// at the end when missing.
+fn column_entry<'a>(columns: &'a mut Vec<Column>, name: &str) -> &'a mut Column {
+    let found = columns
+        .iter()
+        .position(|column| column.name.eq_ignore_ascii_case(name));
+    let position = found.unwrap_or_else(|| {
+        columns.push(Column {
+            name: name.to_string(),
+            ..Column::default()
+        });
+        columns.len() - 1
+    });
+    &mut columns[position]
+}
+
+/// Status, execution time and message of each node in the last run.
+fn run_results(run_results: Option<&Value>) -> HashMap<&str, &Value> {
+    run_results
+        .and_then(|results| results.get("results"))
+        .and_then(Value::as_array)
+        .map(|results| {
+            results
+                .iter()
+                .map(|result| (text(result, "unique_id"), result))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One node for the page. Keys are short: the document holds thousands of them.
+fn node_json(
+    node: &Value,
+    columns: Vec<Column>,
+    tests: &[usize],
+    attached: Option<usize>,
+    placement: Option<layout::Placement>,
+    result: Option<&&Value>,
+) -> Value {
+    let resource_type = text(node, "resource_type");
+    let name = if resource_type == "source" {
+        format!("{}.{}", text(node, "source_name"), text(node, "name"))
+    } else {
+        text(node, "name").to_string()
+    };
+    let materialized = match resource_type {
+        "source" | "test" => resource_type,
+        _ => node
+            .pointer("/config/materialized")
+            .and_then(Value::as_str)
+            .unwrap_or(resource_type),
+    };
+    let columns: Vec<Value> = columns
+        .into_iter()
+        .map(|column| {
+            let mut entry = Map::new();
+            entry.insert("n".into(), json!(column.name));
+            if let Some(data_type) = column.data_type {
+                entry.insert("ty".into(), json!(data_type));
+            }
+            if !column.description.is_empty() {
+                entry.insert("d".into(), json!(column.description));
+            }
+            if !column.tests.is_empty() {
+                entry.insert("tests".into(), json!(column.tests));
+            }
+            if !column.upstream.is_empty() {
+                entry.insert("up".into(), json!(column.upstream));
+            }
+            Value::Object(entry)
+        })
+        .collect();
+    let mut out = Map::new();
+    out.insert("id".into(), json!(text(node, "unique_id")));
+    out.insert("n".into(), json!(name));
+    out.insert("t".into(), json!(resource_type));
+    out.insert("pkg".into(), json!(text(node, "package_name")));
+    out.insert("f".into(), json!(text(node, "original_file_path")));
+    out.insert("m".into(), json!(materialized));
+    out.insert(
+        "rel".into(),
+        node.get("relation_name").cloned().unwrap_or(Value::Null),
+    );
+    out.insert(
+        "tags".into(),
+        node.get("tags").cloned().unwrap_or_else(|| json!([])),
+    );
+    out.insert("d".into(), json!(markdown(text(node, "description"))));
+    out.insert("cols".into(), Value::Array(columns));
+    out.insert("raw".into(), json!(text(node, "raw_code")));
+    out.insert(
+        "sql".into(),
+        node.get("compiled_code").cloned().unwrap_or(Value::Null),
+    );
+    out.insert("tests".into(), json!(tests));
+    if let Some(attached) = attached {
+        out.insert("on".into(), json!(attached));
+    }
+    if let Some(placement) = placement {
+        out.insert("L".into(), json!(placement.layer));
+        out.insert("o".into(), json!(placement.order));
+    }
+    if let Some(result) = result {
+        out.insert("st".into(), result.get("status").cloned().unwrap_or(Value::Null));
+        out.insert(
+            "dt".into(),
+            result.get("execution_time").cloned().unwrap_or(Value::Null),
+        );
+        let message = text(result, "message");
+        if !message.is_empty() {
+            out.insert("msg".into(), json!(message));
+        }
+    }
+    Value::Object(out)
+}
+
+/// The project's `__overview__` docs block, rendered; None when the project has none.
+fn overview(manifest: &Value) -> Option<String> {
+    let project = manifest.pointer("/metadata/project_name")?.as_str()?;
+    let block = manifest.get("docs")?.get(format!("doc.{project}.__overview__"))?;
+    Some(markdown(text(block, "block_contents")))
+}
+
+/// Markdown (CommonMark with tables and strikethrough) to HTML.
+pub fn markdown(source: &str) -> String {
+    use pulldown_cmark::{Options, Parser, html};
+    if source.trim().is_empty() {
+        return String::new();
+    }
+    let parser = Parser::new_ext(source, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH);
+    let mut out = String::with_capacity(source.len() * 2);
+    html::push_html(&mut out, parser);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Value {
+        json!({
+            "metadata": {"project_name": "shop", "generated_at": "2026-01-01T00:00:00Z"},
+            "nodes": {
+                "model.shop.orders": {
+                    "unique_id": "model.shop.orders", "resource_type": "model", "name": "orders",
+                    "package_name": "shop", "original_file_path": "models/orders.sql",
+                    "config": {"materialized": "table"}, "tags": ["finance"],
+                    "description": "All **orders**.", "raw_code": "select 1", "compiled_code": "select 1",
+                    "columns": {"order_id": {"name": "order_id", "description": "The key.", "data_type": null}},
+                    "depends_on": {"nodes": ["source.shop.raw.orders"]}
+                },
+                "test.shop.unique_orders_order_id.abc": {
+                    "unique_id": "test.shop.unique_orders_order_id.abc", "resource_type": "test",
+                    "name": "unique_orders_order_id", "attached_node": "model.shop.orders",
+                    "column_name": "order_id", "test_metadata": {"name": "unique"},
+                    "depends_on": {"nodes": ["model.shop.orders"]}
+                }
+            },
+            "sources": {
+                "source.shop.raw.orders": {
+                    "unique_id": "source.shop.raw.orders", "resource_type": "source", "name": "orders",
+                    "source_name": "raw", "description": "", "columns": {}
+                }
+            },
+            "docs": {"doc.shop.__overview__": {"block_contents": "# Shop"}}
+        })
+    }
+
+    #[test]
+    fn the_site_data_joins_manifest_catalog_results_and_lineage() {
+        let catalog = json!({"nodes": {"model.shop.orders": {"columns": {
+            "amount": {"name": "amount", "type": "numeric", "index": 2},
+            "order_id": {"name": "order_id", "type": "integer", "index": 1}
+        }}}, "sources": {}});
+        let results = json!({"results": [{"unique_id": "model.shop.orders", "status": "success", "execution_time": 0.5, "message": "SELECT 3"}]});
+        let mut lineage = ColumnLineage::new();
+        lineage.insert(
+            "model.shop.orders".into(),
+            vec![(
+                "order_id".into(),
+                vec![("source.shop.raw.orders".into(), "id".into())],
+            )],
+        );
+        let data = site_data(&Artifacts {
+            manifest: &manifest(),
+            catalog: &catalog,
+            run_results: Some(&results),
+            lineage: &lineage,
+        });
+        insta::assert_yaml_snapshot!(data);
+    }
+
+    #[test]
+    fn markdown_renders_to_html() {
+        assert_eq!(
+            markdown("All **orders**."),
+            "<p>All <strong>orders</strong>.</p>\n"
+        );
+        assert_eq!(markdown("  "), "");
+    }
+}
