@@ -43,6 +43,8 @@ pub enum Command {
     Snapshot(RunArgs),
     /// Copy the new and changed rows of the selected `loader: tmk` sources into the target.
     Extract(RunArgs),
+    /// Write deterministic TechMarket OLTP test data (auth, catalog, orders, payments).
+    Generate(GenerateArgs),
     /// Source commands (`tmk source freshness`).
     Source {
         /// What to do with the sources.

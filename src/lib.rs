@@ -19,6 +19,7 @@ pub mod embedded_pg;
 pub mod error;
 pub mod execute;
 pub mod fs;
+pub mod generate;
 pub mod graph;
 pub mod invocation;
 pub mod plan;

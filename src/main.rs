@@ -34,6 +34,7 @@ fn main() {
                 command: SourceCommand::Freshness(args),
             } => commands::build::run(args, PlanKind::Freshness, &console).await,
             Command::Extract(args) => commands::build::run(args, PlanKind::Extract, &console).await,
+            Command::Generate(args) => commands::generate::run(args, &console).await,
             Command::Compile(args) => commands::compile::run(args, &console).await,
             Command::Show(args) => commands::show::run(args, &console).await,
             Command::Ls(args) => commands::ls::run(args, &console),

@@ -47,6 +47,11 @@ impl MySqlSource {
         Ok(MySqlSource { connection })
     }
 
+    /// The connection, to write through it (`tmk generate`).
+    pub fn into_connection(self) -> MySqlConnection {
+        self.connection
+    }
+
     /// The columns and primary key of `schema`.`table`; None when there is no such table.
     pub async fn describe(&mut self, schema: &str, table: &str) -> Result<Option<SourceTable>> {
         let sql = "select column_name, data_type, column_type from information_schema.columns \
@@ -159,13 +164,17 @@ fn bytes(value: MySqlValueRef<'_>) -> Option<&[u8]> {
     <&[u8] as Decode<MySql>>::decode(value).ok()
 }
 
-/// A catalog value as text, whatever the server's collation makes its type.
-fn text(row: &MySqlRow, index: usize) -> String {
+/// A value as text, whatever the server's collation makes its type; None for NULL.
+pub fn text_value(row: &MySqlRow, index: usize) -> Option<String> {
     row.try_get_raw(index)
         .ok()
         .and_then(bytes)
         .map(|value| String::from_utf8_lossy(value).into_owned())
-        .unwrap_or_default()
+}
+
+/// A catalog value as text ("" for NULL).
+fn text(row: &MySqlRow, index: usize) -> String {
+    text_value(row, index).unwrap_or_default()
 }
 
 /// The PostgreSQL type a MySQL column loads as (`data_type` and `column_type` lowercase);

@@ -9,6 +9,7 @@ pub mod ddl;
 pub mod debug;
 pub mod docs;
 pub mod dq;
+pub mod generate;
 pub mod ls;
 pub mod run_audit;
 pub mod session;

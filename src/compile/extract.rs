@@ -144,24 +144,35 @@ fn render(file: &SourceFile, raw: &serde_saphyr::Spanned<String>) -> Result<Stri
 
 /// `target`, `mysql://..`, `mariadb://..`, `postgres://..` or `postgresql://..`.
 fn parse_connection(file: &SourceFile, text: &str, pos: Pos) -> Result<Connection> {
-    if text.is_empty() || text == "target" {
-        return Ok(Connection::Target);
-    }
-    if let Some(rest) = text
-        .strip_prefix("mysql://")
-        .or_else(|| text.strip_prefix("mariadb://"))
-    {
-        return Ok(Connection::MySql(format!("mysql://{rest}")));
-    }
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        return Ok(Connection::Postgres(text.to_string()));
-    }
-    Err(file
-        .error(
+    Connection::parse(text).ok_or_else(|| {
+        file.error(
             pos,
             format!("`connection: {}` is not a database URL", redact_password(text)),
         )
-        .hint("use mysql://user:password@host:3306, postgres://user@host:5432/db, or `target` for the target's own database"))
+        .hint(CONNECTION_HINT)
+    })
+}
+
+/// What a connection may be.
+pub const CONNECTION_HINT: &str = "use mysql://user:password@host:3306, postgres://user@host:5432/db, or `target` for the target's own database";
+
+impl Connection {
+    /// `target` (or nothing), a `mysql://`/`mariadb://` or a `postgres://`/`postgresql://` URL.
+    pub fn parse(text: &str) -> Option<Connection> {
+        if text.is_empty() || text == "target" {
+            return Some(Connection::Target);
+        }
+        if let Some(rest) = text
+            .strip_prefix("mysql://")
+            .or_else(|| text.strip_prefix("mariadb://"))
+        {
+            return Some(Connection::MySql(format!("mysql://{rest}")));
+        }
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Some(Connection::Postgres(text.to_string()));
+        }
+        None
+    }
 }
 
 /// A key: one column name or a list of them.

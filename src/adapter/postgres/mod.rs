@@ -199,7 +199,8 @@ impl Postgres {
     }
 }
 
-pub(crate) fn connect_options(target: &PostgresTarget) -> Result<PgConnectOptions> {
+/// The connection options of a profile target.
+pub fn connect_options(target: &PostgresTarget) -> Result<PgConnectOptions> {
     let mut options = PgConnectOptions::new()
         .username(&target.user)
         .database(&target.dbname)
