@@ -3,7 +3,6 @@
 //! statement, introspection); then the target is connected first. It must not build relations
 //! or run tests.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::session::{self, Session};
@@ -39,14 +38,7 @@ pub async fn compile_and_write(session: &mut Session, selected: &[usize], consol
     } else {
         None
     };
-    let environment = CompileEnvironment {
-        database,
-        existing: Arc::new(HashMap::new()),
-        full_refresh: false,
-        watermarks: Default::default(),
-        event_time_window: Default::default(),
-        defer_database_nodes: false,
-    };
+    let environment = CompileEnvironment::from_scratch(database);
     let manifest = &mut session.manifest;
     let errors = tokio::task::block_in_place(|| manifest.compile(selected, &environment));
     artifacts::write_compiled(&session.target_dir, &session.manifest)?;

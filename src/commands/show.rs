@@ -2,7 +2,6 @@
 //! `dbt show` does (`--limit`, default 5). The model's relation is not read or changed: the
 //! compiled query runs as it would to build the model from scratch. It must not build.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::session;
@@ -35,14 +34,7 @@ pub async fn run(args: &ShowArgs, console: &Console) -> Result<i32> {
         postgres.clone(),
         tokio::runtime::Handle::current(),
     ));
-    let environment = CompileEnvironment {
-        database: Some(database),
-        existing: Arc::new(HashMap::new()),
-        full_refresh: false,
-        watermarks: Default::default(),
-        event_time_window: Default::default(),
-        defer_database_nodes: false,
-    };
+    let environment = CompileEnvironment::from_scratch(Some(database));
     let manifest = &mut session.manifest;
     let errors = tokio::task::block_in_place(|| manifest.compile(&selected, &environment));
     if let Some((_, error)) = errors.into_iter().next() {

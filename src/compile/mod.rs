@@ -87,6 +87,21 @@ pub struct CompileEnvironment {
     pub event_time_window: EventTimeWindow,
 }
 
+impl CompileEnvironment {
+    /// Compiling as if nothing were built yet (`tmk compile`, `tmk show`): no existing
+    /// relations, no watermarks, every node rendered now; `database` for the nodes that query it.
+    pub fn from_scratch(database: Option<Arc<dyn JinjaDatabase>>) -> CompileEnvironment {
+        CompileEnvironment {
+            database,
+            existing: Arc::new(HashMap::new()),
+            full_refresh: false,
+            defer_database_nodes: false,
+            watermarks: Arc::default(),
+            event_time_window: EventTimeWindow::default(),
+        }
+    }
+}
+
 impl Manifest {
     /// Index of the node with `unique_id`.
     pub fn index_of(&self, unique_id: &str) -> Option<usize> {
