@@ -10,16 +10,9 @@ mod common;
 
 use common::{TestProject, assert_ok, mysql, mysql_available};
 
-/// Create the OLTP tables of the fixture with `prefix` (MySQL databases).
-fn mysql_tables(prefix: &str) {
-    drop_mysql(prefix);
-    let ddl = include_str!("fixtures/techmarket_oltp/mysql.sql").replace("PREFIX_", prefix);
-    mysql(&ddl);
-}
-
 fn drop_mysql(prefix: &str) {
     mysql(&format!(
-        "drop database if exists {prefix}auth; drop database if exists {prefix}catalog; drop database if exists {prefix}orders; drop database if exists {prefix}payments;"
+        "set foreign_key_checks = 0; drop database if exists {prefix}auth; drop database if exists {prefix}catalog; drop database if exists {prefix}orders; drop database if exists {prefix}payments;"
     ));
 }
 
@@ -76,7 +69,6 @@ fn scale_one_has_the_issue_s_counts_and_is_the_same_every_time() {
     let project = TestProject::new("generate_counts", &[]);
     let (first, second) = (format!("{}_a_", project.schema), format!("{}_b_", project.schema));
     for prefix in [&first, &second] {
-        mysql_tables(prefix);
         let run = project.tmk(&[
             "generate",
             "--into",
@@ -138,7 +130,6 @@ fn generated_data_extracts_whole_then_only_the_changes() {
     }
     let project = TestProject::new("generate_extract", &[]);
     let prefix = format!("{}_", project.schema);
-    mysql_tables(&prefix);
     project.write(
         "models/_sources.yml",
         &sources_yaml(&project.schema, &prefix, "mysql://root@127.0.0.1:3306"),
@@ -213,7 +204,6 @@ fn generated_data_extracts_whole_then_only_the_changes() {
 fn postgres_urls_and_the_target_take_the_data_in_schemas() {
     let project = TestProject::new("generate_pg", &[]);
     let prefix = format!("{}_", project.schema);
-    project.query(&include_str!("fixtures/techmarket_oltp/postgres.sql").replace("PREFIX_", &prefix));
     let url = common::database().url();
     let run = project.tmk(&["generate", "--into", &url, "--prefix", &prefix]);
     assert_ok(&run);

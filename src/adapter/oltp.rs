@@ -11,24 +11,10 @@ use super::mysql::{self, MySqlSource};
 use super::source::{CHUNK_BYTES, ValueKind, push_value};
 use crate::compile::node::quote_identifier;
 use crate::error::{Error, ErrorKind, Result};
-use crate::generate::{Change, State, TableData};
+use crate::generate::{Change, SERVICES, State, TableData};
 
 /// Rows per INSERT statement into MySQL.
 const INSERT_ROWS: usize = 2_000;
-
-/// The tables of every service, children first (the order they are emptied in).
-const TABLES_CHILDREN_FIRST: [(&str, &str); 10] = [
-    ("auth", "users"),
-    ("auth", "roles"),
-    ("payments", "payments"),
-    ("orders", "order_items"),
-    ("orders", "orders"),
-    ("catalog", "products"),
-    ("catalog", "categories"),
-    ("orders", "employees"),
-    ("orders", "customers"),
-    ("orders", "regions"),
-];
 
 /// A database the OLTP data goes into.
 pub enum OltpDatabase {
@@ -80,37 +66,20 @@ impl OltpDatabase {
         }
     }
 
-    /// Check that every table exists, then empty them all.
-    pub async fn empty_tables(&mut self, prefix: &str) -> Result<()> {
-        for (service, table) in TABLES_CHILDREN_FIRST {
-            let name = self.name(prefix, service, table);
-            if self
-                .text(&format!("select 1 from {name} where 1 = 0"))
-                .await
-                .is_err()
-            {
-                return Err(Error::new(
-                    ErrorKind::Database,
-                    format!("table {name} does not exist"),
-                )
-                .hint("create the OLTP tables first: `tmk ddl project/*_mysql.dbml --dialect mysql` (or postgres), with the same prefix"));
-            }
-        }
-        let names: Vec<String> = TABLES_CHILDREN_FIRST
-            .iter()
-            .map(|(service, table)| self.name(prefix, service, table))
-            .collect();
-        match self {
-            OltpDatabase::MySql(_) => {
-                for name in names {
-                    self.run(&format!("truncate table {name}")).await?;
+    /// Drop the services' databases (MySQL) or schemas (PostgreSQL) with `prefix` and create
+    /// them again with `ddl`.
+    pub async fn create_tables(&mut self, prefix: &str, ddl: &str) -> Result<()> {
+        for service in SERVICES {
+            let name = format!("{prefix}{service}");
+            let drop = match self {
+                OltpDatabase::MySql(_) => format!("drop database if exists {}", mysql::quote(&name)),
+                OltpDatabase::Postgres(_) => {
+                    format!("drop schema if exists {} cascade", quote_identifier(&name))
                 }
-            }
-            OltpDatabase::Postgres(_) => {
-                self.run(&format!("truncate table {}", names.join(", "))).await?;
-            }
+            };
+            self.run(&drop).await?;
         }
-        Ok(())
+        self.run(ddl).await.map(|_| ())
     }
 
     /// Append the rows of `data`; returns how many.

@@ -1,6 +1,7 @@
 //! `tmk generate`: write TechMarket's deterministic OLTP test data into MySQL/MariaDB or
 //! PostgreSQL (`--into URL`, or `target`: the profile's target, the embedded PostgreSQL
-//! without a profile), or with `--changes` apply one batch of changes to what is there; prints
+//! without a profile) — its tables dropped and created again from the OLTP DBML — or with
+//! `--changes` apply one batch of changes to what is there; prints
 //! one line per table with the rows written. It must not make rows (`generate` does) nor write
 //! SQL (`adapter::oltp` does).
 
@@ -11,6 +12,7 @@ use crate::adapter::oltp::OltpDatabase;
 use crate::cli::GenerateArgs;
 use crate::compile::extract::{CONNECTION_HINT, Connection};
 use crate::console::Console;
+use crate::dbml::ddl::Dialect;
 use crate::error::{Error, ErrorKind, Result};
 use crate::generate::{self, Change};
 
@@ -65,7 +67,13 @@ pub async fn run(args: &GenerateArgs, console: &Console) -> Result<i32> {
         }
         lines
     } else {
-        database.empty_tables(prefix).await?;
+        let dialect = match &database {
+            OltpDatabase::MySql(_) => Dialect::Mysql,
+            OltpDatabase::Postgres(_) => Dialect::Postgres,
+        };
+        database
+            .create_tables(prefix, &generate::oltp_ddl(prefix, dialect)?)
+            .await?;
         let mut lines = Vec::new();
         for table in generate::tables(args.scale, args.seed) {
             let name = format!("{}.{}", table.service, table.table);

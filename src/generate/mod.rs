@@ -6,7 +6,8 @@
 //! categories (8 of them subcategories), 25 products, 10 employees (5 managers), 50 customers,
 //! 600 orders with about 1,800 items, about 540 payments and 61 users in 4 roles; customers,
 //! products and orders grow with the scale, the rest does not. It must not connect anywhere:
-//! `adapter::oltp` writes the rows.
+//! `adapter::oltp` writes the rows. The tables themselves come from the OLTP DBML files
+//! (`project/*_mysql.dbml`, embedded) through the DBML emitter, with a prefix on every schema.
 
 mod names;
 
@@ -14,7 +15,61 @@ use chrono::{NaiveDate, NaiveDateTime, TimeDelta};
 use rand_chacha::ChaCha8Rng;
 use rand_chacha::rand_core::{Rng, SeedableRng};
 
+use crate::dbml::{self, ddl::Dialect};
 use names::{FIRST_NAMES, LAST_NAMES, PRODUCT_LINES, REGIONS, SUBCATEGORIES, TOP_CATEGORIES};
+
+/// The OLTP schema: the four services' DBML files, embedded (path, text).
+const DBML: [(&str, &str); 4] = [
+    (
+        "project/auth_mysql.dbml",
+        include_str!("../../project/auth_mysql.dbml"),
+    ),
+    (
+        "project/catalog_mysql.dbml",
+        include_str!("../../project/catalog_mysql.dbml"),
+    ),
+    (
+        "project/orders_mysql.dbml",
+        include_str!("../../project/orders_mysql.dbml"),
+    ),
+    (
+        "project/payments_mysql.dbml",
+        include_str!("../../project/payments_mysql.dbml"),
+    ),
+];
+
+/// The DDL of the OLTP tables in `dialect`, every schema (MySQL database) named with `prefix`
+/// (`t1_` → `t1_orders`). The DBML is written for MySQL: for PostgreSQL its `datetime` columns
+/// become `timestamp`.
+pub fn oltp_ddl(prefix: &str, dialect: Dialect) -> crate::error::Result<String> {
+    let files: Vec<(std::path::PathBuf, std::sync::Arc<str>)> = DBML
+        .iter()
+        .map(|(path, text)| (std::path::PathBuf::from(path), std::sync::Arc::from(*text)))
+        .collect();
+    let mut schema = dbml::parse_all(&files)?;
+    let rename = |name: &mut Option<String>| {
+        if let Some(name) = name {
+            *name = format!("{prefix}{name}");
+        }
+    };
+    for table in &mut schema.tables {
+        rename(&mut table.schema);
+        for column in &mut table.columns {
+            rename(&mut column.data_type.schema);
+            if dialect == Dialect::Postgres && column.data_type.name.eq_ignore_ascii_case("datetime") {
+                column.data_type.name = "timestamp".to_string();
+            }
+        }
+    }
+    for item in &mut schema.enums {
+        rename(&mut item.schema);
+    }
+    for reference in &mut schema.refs {
+        rename(&mut reference.left.schema);
+        rename(&mut reference.right.schema);
+    }
+    Ok(dbml::ddl::emit(&schema, dialect))
+}
 
 /// One row: text values, None for NULL.
 pub type Row = Vec<Option<String>>;
@@ -689,5 +744,25 @@ mod tests {
         let rows = |seed| -> Vec<Row> { tables(1, seed).into_iter().flat_map(|table| table.rows).collect() };
         assert_eq!(rows(42), rows(42));
         assert_ne!(rows(42), rows(7));
+    }
+
+    #[test]
+    fn the_tables_come_from_the_dbml_with_the_prefix() {
+        let mysql = oltp_ddl("t1_", Dialect::Mysql).expect("the DBML parses");
+        assert!(
+            mysql.contains("CREATE TABLE `t1_orders`.`order_items`"),
+            "{mysql}"
+        );
+        assert!(mysql.contains("REFERENCES `t1_orders`.`customers`"), "{mysql}");
+        let postgres = oltp_ddl("t1_", Dialect::Postgres).expect("the DBML parses");
+        assert!(
+            postgres.contains("\"status\" \"t1_orders\".\"order_status\""),
+            "{postgres}"
+        );
+        assert!(
+            postgres.contains("\"updated_at\" timestamp NOT NULL"),
+            "{postgres}"
+        );
+        assert!(!postgres.contains("datetime"), "{postgres}");
     }
 }
