@@ -423,3 +423,16 @@ fn bad_dbml_exits_2_naming_the_place() {
         missing.stderr
     );
 }
+
+/// The warehouse file creates the star schema on PostgreSQL with its keys.
+#[test]
+fn the_dwh_file_creates_the_star_schema_on_postgres() {
+    let scratch = ScratchPg::new("dwh");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("project/dwh_postgres.dbml");
+    scratch.run(&dbml::ddl::emit(&load(&path), Dialect::Postgres));
+    let foreign_keys = scratch.run(
+        "select conrelid::regclass || ' -> ' || confrelid::regclass from pg_constraint \
+         where contype = 'f' order by 1",
+    );
+    insta::assert_snapshot!("dwh_foreign_keys", foreign_keys);
+}

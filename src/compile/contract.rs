@@ -94,24 +94,10 @@ impl Contract {
     /// (`declared`: name, type as PostgreSQL formats the declared type); empty when they match.
     /// Only type names are compared (`numeric` and `numeric(10,2)` agree).
     pub fn differences(query: &[(String, String)], declared: &[(String, String)]) -> Vec<String> {
-        let mut differences = Vec::new();
-        for (name, declared_type) in declared {
-            match query.iter().find(|(column, _)| column == name) {
-                None => differences.push(format!(
-                    "column `{name}` ({declared_type}) is missing from the query"
-                )),
-                Some((_, query_type)) if !same_type(query_type, declared_type) => differences.push(format!(
-                    "column `{name}` is {query_type} in the query but {declared_type} in the contract"
-                )),
-                Some(_) => {}
-            }
-        }
-        for (name, query_type) in query {
-            if !declared.iter().any(|(column, _)| column == name) {
-                differences.push(format!("column `{name}` ({query_type}) is not in the contract"));
-            }
-        }
-        differences
+        column_differences(query, declared, "the contract", same_type)
+            .into_iter()
+            .map(|(_, difference)| difference)
+            .collect()
     }
 
     /// The table definition `(<columns with constraints>, <model constraints>)` that follows
@@ -152,6 +138,40 @@ fn quote(name: &str) -> String {
 
 /// Types agree on their name; sizes, precision and scale are not compared (as in dbt): the
 /// table is created with the declared type, so values are cast to it on insert.
+/// How the query's columns differ from the `declared` ones (both: name, type as PostgreSQL
+/// formats it), as (column, difference) pairs; `declared_in` names where they are declared and
+/// `same` decides when two types agree.
+pub fn column_differences(
+    query: &[(String, String)],
+    declared: &[(String, String)],
+    declared_in: &str,
+    same: fn(&str, &str) -> bool,
+) -> Vec<(String, String)> {
+    let mut differences = Vec::new();
+    for (name, declared_type) in declared {
+        match query.iter().find(|(column, _)| column == name) {
+            None => differences.push((
+                name.clone(),
+                format!("column `{name}` ({declared_type}) is missing from the query"),
+            )),
+            Some((_, query_type)) if !same(query_type, declared_type) => differences.push((
+                name.clone(),
+                format!("column `{name}` is {query_type} in the query but {declared_type} in {declared_in}"),
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, query_type) in query {
+        if !declared.iter().any(|(column, _)| column == name) {
+            differences.push((
+                name.clone(),
+                format!("column `{name}` ({query_type}) is not in {declared_in}"),
+            ));
+        }
+    }
+    differences
+}
+
 fn same_type(query: &str, declared: &str) -> bool {
     let base = |data_type: &str| {
         data_type

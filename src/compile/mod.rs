@@ -9,6 +9,7 @@
 
 pub mod config;
 pub mod contract;
+pub mod dbml_binding;
 pub mod ephemeral;
 pub mod extract;
 pub mod freshness;

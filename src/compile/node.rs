@@ -234,6 +234,8 @@ pub struct Node {
     pub extract: Option<Arc<crate::compile::extract::ExtractSpec>>,
     /// For models with an enforced contract: the declared columns and constraints.
     pub contract: Option<Arc<crate::compile::contract::Contract>>,
+    /// For models bound to a DBML table (`dbml: schema.table`): its columns, keys and indexes.
+    pub dbml: Option<Arc<crate::compile::dbml_binding::DbmlBinding>>,
 }
 
 impl Node {

@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use super::config::{self, ConfigExt, ConfigMap};
 use super::contract::{Contract, ForeignTarget, foreign_target};
+use super::dbml_binding;
 use super::extract;
 use super::freshness;
 use super::generic_tests::{self, GenericTest, TestTarget};
@@ -135,6 +136,59 @@ fn add_quarantine_parents(drafts: &mut [Draft]) {
     }
 }
 
+/// Bind models that name a DBML table (`dbml: schema.table`) to it; a foreign key to a table
+/// another model is bound to makes that model a parent (it must be built first).
+fn add_dbml_bindings(project: &Project, drafts: &mut [Draft]) -> Result<()> {
+    let bound: Vec<(usize, String)> = drafts
+        .iter()
+        .enumerate()
+        .filter(|(_, draft)| draft.node.resource_type == ResourceType::Model)
+        .filter_map(|(index, draft)| Some((index, draft.node.config.text("dbml")?.to_string())))
+        .collect();
+    if bound.is_empty() {
+        return Ok(());
+    }
+    let at_config = |draft: &Draft, message: String| {
+        let text = &draft.node.raw_code;
+        let offset = text.find("dbml").unwrap_or(0);
+        match &draft.source_file {
+            Some(file) => file.error(blocks::position(text, offset), message),
+            None => Error::new(ErrorKind::Project, message),
+        }
+    };
+    let Some(schema) = dbml_binding::load_schema(project)? else {
+        let (index, table) = &bound[0];
+        return Err(at_config(
+            &drafts[*index],
+            format!(
+                "model `{}` names DBML table `{table}`, but the project has no DBML files",
+                drafts[*index].node.name
+            ),
+        )
+        .hint("put the .dbml files under `project/` or list their directories in `dbml-paths`"));
+    };
+    let models: HashMap<String, String> = bound
+        .iter()
+        .map(|(index, table)| (table.clone(), drafts[*index].node.name.clone()))
+        .collect();
+    let model_of = |table: &str| models.get(table).cloned();
+    for (index, table) in &bound {
+        let draft = &mut drafts[*index];
+        let binding = dbml_binding::bind(&schema, table, &model_of)
+            .map_err(|message| at_config(draft, format!("model `{}`: {message}", draft.node.name)))?;
+        for foreign in &binding.foreign_keys {
+            if let Some(parent) = &foreign.target_model
+                && parent != &draft.node.name
+                && !draft.refs.iter().any(|(name, _)| name == parent)
+            {
+                draft.refs.push((parent.clone(), None));
+            }
+        }
+        draft.node.dbml = Some(Arc::new(binding));
+    }
+    Ok(())
+}
+
 /// A YAML snapshot's SQL, as dbt writes it: every column of its `relation`.
 fn yaml_snapshot_sql(raw: &RawNodeProperties) -> String {
     let relation = raw
@@ -228,6 +282,7 @@ pub fn parse(
     drafts.extend(parser.render_generic_tests(tests)?);
     drafts.retain(|draft| draft.node.config.flag("enabled", true));
     add_quarantine_parents(&mut drafts);
+    add_dbml_bindings(project, &mut drafts)?;
     parser.name_relations(&mut drafts)?;
     let lookup = Arc::new(build_lookup(&drafts)?);
     let (nodes, edges) = resolve_dependencies(drafts, &lookup)?;
@@ -791,6 +846,7 @@ impl<'p> Parser<'p> {
             freshness: None,
             extract: None,
             contract: None,
+            dbml: None,
         }
     }
 

@@ -1,7 +1,8 @@
 //! What a built relation carries besides its rows, read from its config: dbt's `grants`
 //! (privilege → grantees) and `indexes` (dbt-postgres), and tmk's `row_security` (PostgreSQL
-//! row-level security policies) and `partition_by` (range partitions by day, month or year). Validated here once, at the config border, into plain data the
-//! adapter applies; it must not speak SQL to a database.
+//! row-level security policies) and `partition_by` (range partitions by day, month or year),
+//! plus the primary and foreign keys of a model's DBML table. Validated here once, at the config
+//! border, into plain data the adapter applies; it must not speak SQL to a database.
 
 use serde_json::Value;
 
@@ -18,6 +19,27 @@ pub struct RelationSettings {
     pub policies: Vec<RowPolicy>,
     /// `partition_by`: the table is range-partitioned on a date column or `YYYYMMDD` key.
     pub partition: Option<PartitionSpec>,
+    /// The primary key's columns (from the model's DBML table; empty when none).
+    pub primary_key: Vec<String>,
+    /// Foreign keys (from the model's DBML table).
+    pub foreign_keys: Vec<ForeignKeySpec>,
+}
+
+/// A foreign key the table gets once built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKeySpec {
+    /// The constraint's name.
+    pub name: String,
+    /// The referencing columns.
+    pub columns: Vec<String>,
+    /// The referenced relation, rendered.
+    pub references: String,
+    /// The referenced columns.
+    pub referenced_columns: Vec<String>,
+    /// `ON DELETE …` action, when not the default.
+    pub on_delete: Option<String>,
+    /// `ON UPDATE …` action, when not the default.
+    pub on_update: Option<String>,
 }
 
 /// `partition_by: {field: order_date, granularity: month}`.
@@ -119,12 +141,18 @@ impl RelationSettings {
             indexes: indexes(config.get("indexes"))?,
             policies: policies(config.get("row_security"))?,
             partition: partition(config.get("partition_by"))?,
+            primary_key: Vec::new(),
+            foreign_keys: Vec::new(),
         })
     }
 
     /// Whether there is anything to apply once the relation exists.
     pub fn is_empty(&self) -> bool {
-        self.grants.is_empty() && self.indexes.is_empty() && self.policies.is_empty()
+        self.grants.is_empty()
+            && self.indexes.is_empty()
+            && self.policies.is_empty()
+            && self.primary_key.is_empty()
+            && self.foreign_keys.is_empty()
     }
 }
 
@@ -356,6 +384,8 @@ mod tests {
                     using: "region_id = 1".into(),
                 }],
                 partition: None,
+                primary_key: Vec::new(),
+                foreign_keys: Vec::new(),
             })
         );
     }

@@ -15,7 +15,9 @@ use crate::adapter::postgres::{
     BuildOutcome, BuildRequest, Incremental, IncrementalStrategy, OnSchemaChange, Postgres, RelationKind,
     SqlOrigin, StoredFailures, WatermarkColumn,
 };
-use crate::adapter::postgres::{EnforcedContract, FreshnessReading, LoadMode, Quarantine, TestOutcome};
+use crate::adapter::postgres::{
+    DbmlCheck, EnforcedContract, FreshnessReading, LoadMode, Quarantine, TestOutcome,
+};
 use crate::compile::config::{self, ConfigExt, StoreFailuresAs};
 use crate::compile::contract::{ForeignTarget, foreign_target};
 use crate::compile::freshness::Freshness;
@@ -377,7 +379,7 @@ async fn run_snapshot(
     let origin = origin(manifest, node, sql);
     let (pre_hooks, post_hooks) = render_hooks(manifest, step.node, environment).await?;
     let relation = relation_of(node)?;
-    let settings = relation_settings(node)?;
+    let settings = relation_settings(manifest, node)?;
     let request = BuildRequest {
         relation,
         sql,
@@ -387,6 +389,7 @@ async fn run_snapshot(
         post_hooks: &post_hooks,
         watermark: None,
         contract: None,
+        dbml: None,
         quarantine: None,
         settings: &settings,
     };
@@ -419,13 +422,14 @@ async fn build_model(
         checks: crate::compile::quarantine::checks(manifest, step.node),
         run_id: crate::invocation::id(),
     });
-    let settings = relation_settings(node)?;
+    let settings = relation_settings(manifest, node)?;
     for (setting, used, also_on_materialized_views) in [
         ("quarantine", quarantine.is_some(), false),
         ("watermark", node.config.contains_key("watermark"), false),
         ("row_security", !settings.policies.is_empty(), false),
         ("indexes", !settings.indexes.is_empty(), true),
         ("partition_by", settings.partition.is_some(), false),
+        ("dbml", node.dbml.is_some(), false),
     ] {
         let needs_table = match materialization {
             Materialization::View => true,
@@ -453,6 +457,10 @@ async fn build_model(
         pre_hooks: &pre_hooks,
         post_hooks: &post_hooks,
         contract: contract.as_ref(),
+        dbml: node.dbml.as_deref().map(|binding| DbmlCheck {
+            binding,
+            model_path: &node.path,
+        }),
         quarantine: quarantine.as_ref(),
         settings: &settings,
         watermark: node.config.text("watermark").map(|column| WatermarkColumn {
@@ -569,10 +577,11 @@ fn done(outcome: BuildOutcome, verb: &str) -> Done {
 }
 
 /// The node's grants, indexes and row security policies (checked when its config was read, so
-/// an error here names the node).
-fn relation_settings(node: &Node) -> Result<RelationSettings> {
+/// an error here names the node), with the primary key, indexes and foreign keys of its DBML
+/// table (foreign keys to a table another model builds point at that model's relation).
+fn relation_settings(manifest: &Manifest, node: &Node) -> Result<RelationSettings> {
     let at = || SourceLocation::new(&node.path, 1, 1).with_text(node.raw_code.clone());
-    let settings = RelationSettings::from_config(&node.config).map_err(|message| {
+    let mut settings = RelationSettings::from_config(&node.config).map_err(|message| {
         Error::new(ErrorKind::Compilation, format!("`{}`: {message}", node.unique_id)).at(at())
     })?;
     let conflict = if node.resource_type != ResourceType::Model {
@@ -591,6 +600,51 @@ fn relation_settings(node: &Node) -> Result<RelationSettings> {
             ),
         )
         .at(at()));
+    }
+    if let Some(binding) = &node.dbml {
+        for index in &binding.indexes {
+            if !settings.indexes.contains(index) {
+                settings.indexes.push(index.clone());
+            }
+        }
+        settings.primary_key = binding.primary_key.clone();
+        if let Some(spec) = &settings.partition
+            && !settings.primary_key.is_empty()
+            && !settings.primary_key.contains(&spec.field)
+        {
+            return Err(Error::new(
+                ErrorKind::Compilation,
+                format!(
+                    "model `{}` is partitioned by `{}`, which its DBML primary key ({}) lacks",
+                    node.name,
+                    spec.field,
+                    settings.primary_key.join(", ")
+                ),
+            )
+            .at(at())
+            .detail(format!("DBML table `{}` at {}", binding.table, binding.declared_at))
+            .hint(format!(
+                "PostgreSQL needs the partition key in the primary key: write `({}, {}) [pk]` in the table's indexes",
+                settings.primary_key.join(", "),
+                spec.field
+            )));
+        }
+        settings.foreign_keys = binding
+            .foreign_keys
+            .iter()
+            .map(|foreign| {
+                let mut key = foreign.key.clone();
+                if let Some(relation) = foreign
+                    .target_model
+                    .as_ref()
+                    .and_then(|model| manifest.lookup.refs.get(model))
+                    .and_then(|target| target.relation.as_ref())
+                {
+                    key.references = relation.render();
+                }
+                key
+            })
+            .collect();
     }
     Ok(settings)
 }
@@ -618,7 +672,7 @@ async fn load_seed(
                 format!("reading seed `{}` failed: {error}", node.path),
             )
         })??;
-    let settings = relation_settings(node)?;
+    let settings = relation_settings(manifest, node)?;
     let outcome = postgres
         .load_seed(&relation, &table, full_refresh, &settings)
         .await?;

@@ -77,6 +77,9 @@ pub struct Project {
     pub docs: Vec<DocBlock>,
     /// Properties YAML files.
     pub properties: Vec<PropertiesFile>,
+    /// DBML files under `dbml-paths` (default `project/`), read but not parsed: only models
+    /// that name a DBML table need them.
+    pub dbml: Vec<ProjectFile>,
 }
 
 /// Find the project file in `dir`.
@@ -127,6 +130,7 @@ pub fn load(root: &Path) -> Result<Project> {
     let models = read_files(&root, &model_dirs, &["sql"], true)?;
     let seeds = read_files(&root, &seed_dirs, &["csv"], false)?;
     let snapshots = read_files(&root, &snapshot_dirs, &["sql"], true)?;
+    let dbml = read_files(&root, &dirs(&file.dbml_paths, "project"), &["dbml"], true)?;
     let singular_tests = read_files(&root, &test_dirs, &["sql"], true)?;
     let analyses = read_files(&root, &analysis_dirs, &["sql"], true)?;
     let macros = read_files(&root, &macro_dirs, &["sql"], true)?;
@@ -160,6 +164,7 @@ pub fn load(root: &Path) -> Result<Project> {
         macros,
         docs,
         properties,
+        dbml,
     })
 }
 

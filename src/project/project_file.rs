@@ -68,6 +68,9 @@ pub struct RawProjectFile {
     /// Snapshot directories.
     #[serde(rename = "snapshot-paths")]
     pub snapshot_paths: Option<Vec<String>>,
+    /// DBML directories (tmk): the tables models name with `config(dbml='schema.table')`.
+    #[serde(rename = "dbml-paths")]
+    pub dbml_paths: Option<Vec<String>>,
     /// Docs directories (default: the other resource paths).
     #[serde(rename = "docs-paths")]
     pub docs_paths: Option<Vec<String>>,

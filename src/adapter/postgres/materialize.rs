@@ -9,8 +9,9 @@
 
 use sqlx::{PgConnection, Row};
 
-use super::contract::{self, EnforcedContract};
+use super::contract::{self, DbmlCheck, EnforcedContract};
 use super::dependents;
+use super::incoming_keys;
 use super::partitions;
 use super::quarantine::{self, Quarantine};
 use super::relation_settings;
@@ -75,6 +76,9 @@ pub struct BuildRequest<'a> {
     pub watermark: Option<WatermarkColumn<'a>>,
     /// The model's enforced contract: its query is checked against it before anything changes.
     pub contract: Option<&'a EnforcedContract>,
+    /// The model's DBML table: the new rows' columns are checked against it before anything
+    /// changes, and its keys come with the table (in `settings`).
+    pub dbml: Option<DbmlCheck<'a>>,
     /// The model's quarantine: failing rows move out before anything is swapped in or merged.
     pub quarantine: Option<&'a Quarantine>,
     /// Grants, indexes and row security policies, in place before the relation is visible.
@@ -278,6 +282,7 @@ impl Postgres {
         let partition = request.settings.partition.as_ref().filter(|_| kind.is_table());
         if request.known_absent
             && request.contract.is_none()
+            && request.dbml.is_none()
             && request.quarantine.is_none()
             && partition.is_none()
             && let Some(outcome) = self.create_new(request, kind).await?
@@ -344,6 +349,9 @@ impl Postgres {
                 }
             },
         };
+        if let Some(check) = request.dbml {
+            contract::check_dbml(&mut build, &temporary.render(), check, &mut outcome).await?;
+        }
         if kind != RelationKind::View {
             // `create table as` reports its row count in the command tag: no extra scan.
             let moved = match request.quarantine {
@@ -497,6 +505,9 @@ impl Postgres {
         if let Some(enforced) = request.contract {
             contract::check(&mut transaction, &staging, enforced, &mut outcome).await?;
         }
+        if let Some(check) = request.dbml {
+            contract::check_dbml(&mut transaction, &staging, check, &mut outcome).await?;
+        }
         if let Some(quarantine) = request.quarantine {
             quarantine::apply(&mut transaction, relation, &staging, quarantine, &mut outcome).await?;
         }
@@ -620,6 +631,7 @@ impl Postgres {
                     post_hooks: &[],
                     watermark: None,
                     contract: None,
+                    dbml: None,
                     quarantine: None,
                     settings: &RelationSettings::default(),
                 };
@@ -794,6 +806,12 @@ async fn swap_in(
         }
         Some(kind) => {
             let dependents = dependents::capture(connection, relation).await?;
+            let incoming = if kind == "table" {
+                incoming_keys::capture(connection, relation).await?
+            } else {
+                Vec::new()
+            };
+            incoming_keys::drop(connection, &incoming, outcome).await?;
             let backup = suffixed(relation, BACKUP_SUFFIX);
             drop_if_exists(connection, &backup, outcome).await?;
             let rename_old = if kind == "materialized_view" {
@@ -816,6 +834,7 @@ async fn swap_in(
             )
             .await?;
             dependents::recreate(connection, relation, &dependents).await?;
+            incoming_keys::restore(connection, &incoming, outcome).await?;
             outcome.recreated_views = dependents.into_iter().map(|view| view.qualified_name).collect();
         }
     }

@@ -11,6 +11,7 @@ mod contract;
 mod dependents;
 mod extract;
 mod freshness;
+mod incoming_keys;
 mod jinja_database;
 mod materialize;
 mod materialized_view;
@@ -35,7 +36,7 @@ use crate::project::profile::PostgresTarget;
 
 pub use audit::{Audit, NodeRun, RunRecord, RunStatus, TestHistoryEntry};
 pub use catalog::{CatalogRelation, ExistingRelations};
-pub use contract::EnforcedContract;
+pub use contract::{DbmlCheck, EnforcedContract};
 pub use extract::{ExtractOutcome, LoadMode};
 pub use freshness::FreshnessReading;
 pub use jinja_database::JinjaPostgres;

@@ -3,14 +3,16 @@
 //! that is rebuilt gets its indexes under temporary names on the new table before the swap (the
 //! long part, off the swap's locks) and renamed in the swap. The config owns the relation's
 //! grants (those it does not name are revoked, as dbt does when a relation is kept) and its
-//! policies; indexes are only ever added. It must not decide what to build.
+//! policies; indexes are only ever added. A model's DBML primary key is built on the new table
+//! under a temporary name and renamed in the swap, its foreign keys are built with it; a kept
+//! table gets those it lacks. It must not decide what to build.
 
 use sqlx::{PgConnection, Row};
 
 use super::materialize::{BuildOutcome, run};
 use super::statement_error;
 use crate::compile::node::{Relation, quote_identifier};
-use crate::compile::relation_settings::{IndexSpec, RelationSettings, RowPolicy};
+use crate::compile::relation_settings::{ForeignKeySpec, IndexSpec, RelationSettings, RowPolicy};
 use crate::error::Result;
 
 /// PostgreSQL's limit on identifier length (bytes).
@@ -91,6 +93,114 @@ pub async fn index_new_table(
         )
         .await?;
     }
+    if !settings.primary_key.is_empty() {
+        let key = add_primary_key(new_table, &temporary_key_name(relation), &settings.primary_key);
+        run(connection, &key, None, 0, outcome).await?;
+    }
+    for key in &settings.foreign_keys {
+        let mut key = key.clone();
+        if key.references == relation.render() {
+            // A key to the table itself (a hierarchy) points at the new table.
+            key.references = new_table.render();
+        }
+        run(connection, &add_foreign_key(new_table, &key), None, 0, outcome).await?;
+    }
+    Ok(())
+}
+
+/// The primary key's name: `<table>_pkey`, as PostgreSQL names its own.
+fn key_name(relation: &Relation) -> String {
+    let mut name = format!("{}_pkey", relation.identifier);
+    while name.len() > MAX_IDENTIFIER {
+        name.remove(name.len() - 6);
+    }
+    name
+}
+
+/// The primary key's name on the new table until the swap renames it (its index name must not
+/// clash with the old table's).
+fn temporary_key_name(relation: &Relation) -> String {
+    format!(
+        "tmk_new_{}",
+        short_hash(&format!("{}.{}", relation.schema, key_name(relation)))
+    )
+}
+
+fn add_primary_key(table: &Relation, name: &str, columns: &[String]) -> String {
+    let columns: Vec<String> = columns.iter().map(|column| quote_identifier(column)).collect();
+    format!(
+        "alter table {} add constraint {} primary key ({})",
+        table.render(),
+        quote_identifier(name),
+        columns.join(", ")
+    )
+}
+
+fn add_foreign_key(table: &Relation, key: &ForeignKeySpec) -> String {
+    let list = |columns: &[String]| {
+        columns
+            .iter()
+            .map(|column| quote_identifier(column))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut statement = format!(
+        "alter table {} add constraint {} foreign key ({}) references {} ({})",
+        table.render(),
+        quote_identifier(&key.name),
+        list(&key.columns),
+        key.references,
+        list(&key.referenced_columns)
+    );
+    if let Some(action) = &key.on_delete {
+        statement.push_str(&format!(" on delete {action}"));
+    }
+    if let Some(action) = &key.on_update {
+        statement.push_str(&format!(" on update {action}"));
+    }
+    statement
+}
+
+/// Give `relation` its primary and foreign keys: rename the key `index_new_table` built (when
+/// it was just swapped in; its foreign keys came with it), else add those it lacks (a table
+/// kept by an incremental run keeps its keys).
+async fn apply_keys(
+    connection: &mut PgConnection,
+    relation: &Relation,
+    settings: &RelationSettings,
+    swapped_in: bool,
+    outcome: &mut BuildOutcome,
+) -> Result<()> {
+    if settings.primary_key.is_empty() && settings.foreign_keys.is_empty() {
+        return Ok(());
+    }
+    if swapped_in {
+        if !settings.primary_key.is_empty() {
+            let rename = format!(
+                "alter table {} rename constraint {} to {}",
+                relation.render(),
+                quote_identifier(&temporary_key_name(relation)),
+                quote_identifier(&key_name(relation))
+            );
+            run(connection, &rename, None, 0, outcome).await?;
+        }
+        return Ok(());
+    }
+    let query = "select conname, contype::text from pg_constraint where conrelid = $1::regclass";
+    let existing: Vec<(String, String)> = sqlx::query_as(query)
+        .bind(relation.render())
+        .fetch_all(&mut *connection)
+        .await
+        .map_err(|error| statement_error(&error, query, None, 0))?;
+    if !settings.primary_key.is_empty() && !existing.iter().any(|(_, kind)| kind == "p") {
+        let key = add_primary_key(relation, &key_name(relation), &settings.primary_key);
+        run(connection, &key, None, 0, outcome).await?;
+    }
+    for key in &settings.foreign_keys {
+        if !existing.iter().any(|(name, _)| *name == key.name) {
+            run(connection, &add_foreign_key(relation, key), None, 0, outcome).await?;
+        }
+    }
     Ok(())
 }
 
@@ -118,6 +228,7 @@ pub async fn apply(
         };
         run(connection, &statement, None, 0, outcome).await?;
     }
+    apply_keys(connection, relation, settings, swapped_in, outcome).await?;
     apply_grants(connection, relation, settings, outcome).await?;
     apply_policies(connection, relation, &settings.policies, outcome).await
 }
