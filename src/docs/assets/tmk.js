@@ -7,6 +7,7 @@
   const DATA = window.TMK_DATA || { nodes: [], edges: [] };
   const NODES = DATA.nodes;
   const TYPES = ["model", "source", "seed", "snapshot", "test"];
+  const TYPE_RANK = { model: 3, source: 2, seed: 1, snapshot: 1 };
   const COLOURS = { model: "#4458d8", source: "#0e9a6c", seed: "#0b8fb0", snapshot: "#8a46d6", test: "#c27a0e" };
   const $ = (id) => document.getElementById(id);
   const esc = (text) => String(text == null ? "" : text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
@@ -130,7 +131,8 @@
         if (at >= 0) { score = 8; why = "…" + h.text.slice(Math.max(0, at - 30), at + 50).trim() + "…"; }
       }
       if (score) {
-        if (NODES[i].t === "test") score -= 5;
+        // Tests' names repeat their model's and columns': they come after what they test.
+        score = NODES[i].t === "test" ? score / 4 : score + (TYPE_RANK[NODES[i].t] || 0);
         hits.push({ i, score, why: why || NODES[i].f || NODES[i].id });
       }
     });
@@ -352,6 +354,11 @@
     return k < 0 ? p.y + NODE_H / 2 : p.y + NODE_H + k * COL_ROW + COL_ROW / 2;
   }
   function paint() {
+    const started = performance.now();
+    paintNodes();
+    canvas.dataset.paintMs = (performance.now() - started).toFixed(1);
+  }
+  function paintNodes() {
     G.queued = false;
     const ratio = window.devicePixelRatio || 1;
     const s = G.scale;
@@ -725,6 +732,13 @@
   window.addEventListener("hashchange", render);
   resize();
   render();
+  // `#q=text` opens with the search answered (links from elsewhere, and the speed benchmark).
+  const query = new URLSearchParams(location.hash.slice(1)).get("q");
+  if (query) { $("search").value = query; showSearch(); }
+  // The first frame is drawn now rather than on the next animation frame, so "ready" means
+  // the graph is on screen; readyMs is the time since navigation started.
+  paint();
   window.tmkDocs = { screenPosition, select: (text) => [...select(text)].map((i) => NODES[i].id).sort() };
+  document.body.dataset.readyMs = performance.now().toFixed(0);
   document.body.dataset.ready = "true";
 })();

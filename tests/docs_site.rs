@@ -1,0 +1,508 @@
+//! `tmk docs`: generate writes manifest.json, catalog.json (types read from PostgreSQL) and the
+//! static site; serve serves it on 127.0.0.1; and the site works in a real browser — headless
+//! Chromium driven through chromedriver (both installed by scripts/setup): the graph draws the
+//! expected nodes and edges, clicking a model (in the graph and in the list) shows its columns,
+//! search and the selector filter answer. Screenshots go to target/docs-screenshots/ for a person to look at. A machine
+//! without Chromium fails these tests, loudly: they are never skipped.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{TestProject, assert_ok};
+use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+/// A child process killed when dropped (the server, chromedriver).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .expect("a free port")
+}
+
+/// Where Debian installs chromium and chromedriver; a clear failure when they are missing.
+fn chromedriver() -> PathBuf {
+    for path in ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"] {
+        if Path::new(path).exists() {
+            return PathBuf::from(path);
+        }
+    }
+    panic!(
+        "chromedriver is not installed: the docs site's browser test needs Debian's `chromium` and \
+         `chromium-driver` packages; run scripts/setup (it installs them)"
+    );
+}
+
+/// Start chromedriver on a free port and wait until it answers.
+fn start_chromedriver() -> (Running, String) {
+    let port = free_port();
+    let child = Command::new(chromedriver())
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let running = Running(child);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "chromedriver did not start listening on {port}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (running, format!("http://127.0.0.1:{port}"))
+}
+
+/// `tmk docs serve --port 0` in the project; returns the URL it prints.
+fn start_server(project: &TestProject) -> (Running, String) {
+    let mut command = project.tmk_command(&["docs", "serve", "--port", "0"]);
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tmk docs serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let running = Running(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the server's first line");
+    assert!(
+        line.starts_with("Serving the docs site at http://127.0.0.1:"),
+        "{line}"
+    );
+    let url = line
+        .split_whitespace()
+        .find(|word| word.starts_with("http://"))
+        .expect("a URL")
+        .to_string();
+    (running, url)
+}
+
+async fn browser(webdriver: &str) -> Client {
+    let mut capabilities = serde_json::Map::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({"args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1440,1000"]}),
+    );
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(webdriver)
+        .await
+        .expect("a Chromium session through chromedriver")
+}
+
+fn screenshots() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/docs-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    dir
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.expect("screenshot");
+    std::fs::write(screenshots().join(name), png).expect("write screenshot");
+}
+
+/// Run a script and return its value.
+async fn js(client: &Client, script: &str) -> Value {
+    client.execute(script, vec![]).await.expect(script)
+}
+
+/// Wait until `script` returns true.
+async fn until(client: &Client, what: &str, script: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if js(client, script).await == Value::Bool(true) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A JSON list kept in a data attribute of the graph's canvas (nodes, edges, column edges).
+async fn graph_list(client: &Client, attribute: &str) -> Vec<String> {
+    let text = js(
+        client,
+        &format!("return document.getElementById('graph').dataset.{attribute}"),
+    )
+    .await;
+    serde_json::from_str(text.as_str().unwrap_or("[]")).expect("a JSON list")
+}
+
+/// How many canvas pixels are painted (the graph is drawn, not only listed).
+async fn painted_pixels(client: &Client) -> u64 {
+    js(
+        client,
+        "const c = document.getElementById('graph'); const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; \
+         let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++; return n;",
+    )
+    .await
+    .as_u64()
+    .unwrap_or(0)
+}
+
+/// The column names in the node page's column table.
+async fn shown_columns(client: &Client) -> Vec<String> {
+    let value = js(
+        client,
+        "return [...document.querySelectorAll('table.columns tbody tr')].map(r => r.dataset.col)",
+    )
+    .await;
+    serde_json::from_value(value).expect("column names")
+}
+
+/// Click at a point of the viewport with a real pointer (the canvas has no elements to click).
+async fn click_at(client: &Client, x: f64, y: f64) {
+    let mouse = MouseActions::new("mouse".into())
+        .then(PointerAction::MoveTo { duration: None, x, y })
+        .then(PointerAction::Down {
+            button: MOUSE_BUTTON_LEFT,
+        })
+        .then(PointerAction::Up {
+            button: MOUSE_BUTTON_LEFT,
+        });
+    client.perform_actions(mouse).await.expect("click");
+    client.release_actions().await.expect("release");
+}
+
+fn built_jaffle_shop(name: &str) -> TestProject {
+    let project = TestProject::from_fixture("jaffle_shop", name, "jaffle_shop");
+    assert_ok(&project.tmk(&["build"]));
+    let generate = project.tmk(&["docs", "generate"]);
+    assert_ok(&generate);
+    assert!(
+        generate
+            .stdout
+            .contains("Wrote the docs site to target/docs/index.html (28 nodes)."),
+        "{}",
+        generate.stdout
+    );
+    project
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_served_site_draws_the_lineage_and_answers_clicks_and_search() {
+    let project = built_jaffle_shop("docs_site");
+    let (_driver, webdriver) = start_chromedriver();
+    let (_server, url) = start_server(&project);
+    let client = browser(&webdriver).await;
+
+    // A model page opens on its +node+ neighbourhood.
+    client
+        .goto(&format!("{url}#node=model.jaffle_shop.orders"))
+        .await
+        .expect("open the site");
+    until(
+        &client,
+        "the page",
+        "return document.body.dataset.ready === 'true'",
+    )
+    .await;
+    assert_eq!(
+        graph_list(&client, "nodes").await,
+        [
+            "model.jaffle_shop.orders",
+            "model.jaffle_shop.stg_orders",
+            "model.jaffle_shop.stg_payments",
+            "seed.jaffle_shop.raw_orders",
+            "seed.jaffle_shop.raw_payments"
+        ]
+    );
+    assert_eq!(
+        graph_list(&client, "edges").await,
+        [
+            "model.jaffle_shop.stg_orders -> model.jaffle_shop.orders",
+            "model.jaffle_shop.stg_payments -> model.jaffle_shop.orders",
+            "seed.jaffle_shop.raw_orders -> model.jaffle_shop.stg_orders",
+            "seed.jaffle_shop.raw_payments -> model.jaffle_shop.stg_payments"
+        ]
+    );
+    assert!(
+        painted_pixels(&client).await > 10_000,
+        "the graph's canvas is blank"
+    );
+    assert_eq!(
+        js(
+            &client,
+            "return document.querySelector('#detail h1').firstChild.textContent.trim()"
+        )
+        .await,
+        "orders"
+    );
+    // Types come from PostgreSQL's catalog, tests and run status from the artifacts.
+    let types = js(
+        &client,
+        "return [...document.querySelectorAll('table.columns td.type')].map(t => t.textContent)",
+    )
+    .await;
+    assert_eq!(types[0], "integer");
+    let badges = js(&client, "return document.querySelector('#detail h1').textContent").await;
+    assert!(badges.as_str().unwrap_or("").contains("success"), "{badges}");
+    screenshot(&client, "model-orders.png").await;
+
+    // Clicking a node in the graph opens its page with its columns.
+    let point = js(
+        &client,
+        "return window.tmkDocs.screenPosition('model.jaffle_shop.stg_payments')",
+    )
+    .await;
+    click_at(
+        &client,
+        point["x"].as_f64().unwrap_or(0.0),
+        point["y"].as_f64().unwrap_or(0.0),
+    )
+    .await;
+    until(
+        &client,
+        "stg_payments's page",
+        "return location.hash === '#node=model.jaffle_shop.stg_payments'",
+    )
+    .await;
+    assert_eq!(
+        shown_columns(&client).await,
+        ["payment_id", "order_id", "payment_method", "amount"]
+    );
+
+    // Clicking a model in the list shows its columns.
+    client
+        .find(Locator::Css("#sidebar a[data-id='model.jaffle_shop.customers']"))
+        .await
+        .expect("customers in the list")
+        .click()
+        .await
+        .expect("click customers");
+    until(
+        &client,
+        "customers's page",
+        "return location.hash === '#node=model.jaffle_shop.customers'",
+    )
+    .await;
+    let columns = shown_columns(&client).await;
+    assert_eq!(
+        columns[..7],
+        [
+            "customer_id",
+            "first_name",
+            "last_name",
+            "first_order",
+            "most_recent_order",
+            "number_of_orders",
+            "customer_lifetime_value"
+        ]
+    );
+    screenshot(&client, "model-customers.png").await;
+
+    // The selector filter.
+    let selector = client.find(Locator::Id("selector")).await.expect("selector");
+    selector.clear().await.expect("clear");
+    selector
+        .send_keys("stg_orders+\u{E007}")
+        .await
+        .expect("type a selector");
+    until(
+        &client,
+        "the filtered graph",
+        "return JSON.parse(document.getElementById('graph').dataset.nodes).length === 3",
+    )
+    .await;
+    assert_eq!(
+        graph_list(&client, "nodes").await,
+        [
+            "model.jaffle_shop.customers",
+            "model.jaffle_shop.orders",
+            "model.jaffle_shop.stg_orders"
+        ]
+    );
+    selector.clear().await.expect("clear");
+    selector
+        .send_keys("tag:nothing\u{E007}")
+        .await
+        .expect("type a selector");
+    until(
+        &client,
+        "the selector error",
+        "return document.getElementById('selector-error').textContent !== ''",
+    )
+    .await;
+    assert_eq!(
+        js(
+            &client,
+            "return document.getElementById('selector-error').textContent"
+        )
+        .await,
+        "`tag:nothing` matches nothing"
+    );
+
+    // Search answers, and Enter opens the best match.
+    let search = client.find(Locator::Id("search")).await.expect("search box");
+    search.send_keys("payment").await.expect("type");
+    until(
+        &client,
+        "search results",
+        "return document.querySelectorAll('#search-results li[data-id]').length > 0",
+    )
+    .await;
+    let hits = js(
+        &client,
+        "return [...document.querySelectorAll('#search-results li[data-id]')].map(l => l.dataset.id)",
+    )
+    .await;
+    let hits: Vec<String> = serde_json::from_value(hits).expect("hits");
+    assert!(
+        hits.contains(&"model.jaffle_shop.stg_payments".to_string()),
+        "{hits:?}"
+    );
+    assert!(
+        hits.contains(&"seed.jaffle_shop.raw_payments".to_string()),
+        "{hits:?}"
+    );
+    screenshot(&client, "search-payment.png").await;
+    search.send_keys("_method\u{E007}").await.expect("enter");
+    until(
+        &client,
+        "the search hit's page",
+        "return location.hash.startsWith('#node=')",
+    )
+    .await;
+    let opened = js(&client, "return location.hash").await;
+    assert_eq!(
+        opened, "#node=model.jaffle_shop.stg_payments",
+        "search for payment_method"
+    );
+
+    // The overview.
+    client.goto(&url).await.expect("open the overview");
+    until(
+        &client,
+        "the page",
+        "return document.body.dataset.ready === 'true'",
+    )
+    .await;
+    assert_eq!(graph_list(&client, "nodes").await.len(), 8);
+    screenshot(&client, "overview.png").await;
+    client.close().await.expect("close the browser");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_site_works_from_a_file_url_without_a_server() {
+    let project = built_jaffle_shop("docs_file");
+    let (_driver, webdriver) = start_chromedriver();
+    let client = browser(&webdriver).await;
+    let index = project.path().join("target/docs/index.html");
+    client
+        .goto(&format!(
+            "file://{}#node=seed.jaffle_shop.raw_orders",
+            index.display()
+        ))
+        .await
+        .expect("open the file");
+    until(
+        &client,
+        "the page",
+        "return document.body.dataset.ready === 'true'",
+    )
+    .await;
+    assert_eq!(
+        graph_list(&client, "nodes").await,
+        [
+            "model.jaffle_shop.customers",
+            "model.jaffle_shop.orders",
+            "model.jaffle_shop.stg_orders",
+            "seed.jaffle_shop.raw_orders"
+        ]
+    );
+    client.close().await.expect("close the browser");
+}
+
+#[test]
+fn catalog_json_holds_the_database_types_of_built_relations() {
+    let project = built_jaffle_shop("docs_catalog");
+    let catalog: Value = serde_json::from_str(&project.read("target/catalog.json")).expect("catalog.json");
+    let orders = &catalog["nodes"]["model.jaffle_shop.orders"];
+    assert_eq!(orders["metadata"]["type"], "BASE TABLE");
+    assert_eq!(orders["metadata"]["schema"], project.schema.as_str());
+    assert_eq!(
+        orders["columns"]["order_id"],
+        json!({"type": "integer", "index": 1, "name": "order_id", "comment": null})
+    );
+    assert_eq!(orders["columns"]["amount"]["type"], "bigint");
+    assert_eq!(
+        catalog["nodes"]["model.jaffle_shop.stg_orders"]["metadata"]["type"],
+        "VIEW"
+    );
+    assert_eq!(
+        catalog["nodes"]["seed.jaffle_shop.raw_orders"]["columns"]["order_date"]["type"],
+        "date"
+    );
+    // Tests have no catalog entry.
+    let names: Vec<&String> = catalog["nodes"].as_object().expect("nodes").keys().collect();
+    assert_eq!(names.len(), 8, "{names:?}");
+}
+
+#[test]
+fn without_a_reachable_database_the_catalog_holds_declared_columns_and_says_so() {
+    let project = TestProject::new(
+        "docs_nodb",
+        &[
+            ("models/orders.sql", "select 1 as order_id, 'x'::text as status"),
+            (
+                "models/schema.yml",
+                "models:\n  - name: orders\n    description: Orders.\n    columns:\n      - name: order_id\n        data_type: integer\n      - name: status\n",
+            ),
+        ],
+    );
+    project.write(
+        "profiles.yml",
+        "demo:\n  target: dev\n  outputs:\n    dev:\n      type: postgres\n      host: 127.0.0.1\n      port: 1\n      user: root\n      dbname: postgres\n      schema: nowhere\n",
+    );
+    let run = project.tmk(&["docs", "generate"]);
+    assert_ok(&run);
+    let line = run
+        .stdout
+        .lines()
+        .find(|line| line.starts_with("catalog.json"))
+        .unwrap_or_default();
+    assert!(
+        line.starts_with("catalog.json holds the declared columns only: the database was not read ("),
+        "{}",
+        run.stdout
+    );
+    let catalog: Value = serde_json::from_str(&project.read("target/catalog.json")).expect("catalog.json");
+    let columns = &catalog["nodes"]["model.demo.orders"]["columns"];
+    assert_eq!(columns["order_id"]["type"], "integer");
+    assert_eq!(columns["status"]["type"], Value::Null);
+    assert!(
+        project
+            .read("target/docs/data.js")
+            .starts_with("window.TMK_DATA = {")
+    );
+}
+
+#[test]
+fn serve_without_a_generated_site_says_to_generate_it() {
+    let project = TestProject::new("docs_noserve", &[("models/a.sql", "select 1 as id")]);
+    let run = project.tmk(&["docs", "serve", "--port", "0"]);
+    common::assert_exit(&run, 2);
+    insta::assert_snapshot!(project.normalize(&run.stderr), @r"
+    usage error: no docs site in `target/docs`
+    hint: run `tmk docs generate` first
+    ");
+}
