@@ -65,12 +65,9 @@ pub enum Command {
     /// Write the DDL of DBML files (schemas, enums, tables, indexes, comments, foreign keys),
     /// apply it, or print the ALTER statements between two versions (`--diff OLD NEW`).
     Ddl(DdlArgs),
-    /// The documentation site (`tmk docs generate`, `tmk docs serve`).
-    Docs {
-        /// What to do with the site.
-        #[command(subcommand)]
-        command: DocsCommand,
-    },
+    /// The documentation site (`tmk docs generate`, `tmk docs serve`), or the graph for other
+    /// tools (`tmk docs --format dot|mermaid|json [--columns]`).
+    Docs(DocsArgs),
 }
 
 /// Options of ddl.
@@ -104,6 +101,35 @@ pub enum DialectArg {
     Postgres,
     /// MySQL 8 / MariaDB 10.11.
     Mysql,
+}
+
+/// Options of `docs`: a subcommand, or `--format` to write the graph to stdout.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DocsArgs {
+    /// What to do with the site.
+    #[command(subcommand)]
+    pub command: Option<DocsCommand>,
+    /// Project and profile.
+    #[command(flatten)]
+    pub project: ProjectArgs,
+    /// Write the graph (models, seeds, snapshots, sources) to stdout in this format.
+    #[arg(long, value_enum)]
+    pub format: Option<GraphFormat>,
+    /// With --format: the column lineage read from the compiled SQL instead of the node graph.
+    #[arg(long, requires = "format")]
+    pub columns: bool,
+}
+
+/// Formats of `docs --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz.
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
+    /// JSON (with `--columns`, the project's column lineage).
+    Json,
 }
 
 /// `tmk docs ...`.
@@ -255,6 +281,10 @@ pub struct CompileArgs {
     /// Selection.
     #[command(flatten)]
     pub selection: SelectionArgs,
+    /// Problems found in the compiled SQL (SQL sqlparser cannot read, a relation named
+    /// instead of ref()/source(), a column an upstream model does not return) are errors.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 /// Options of show.

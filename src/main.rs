@@ -41,12 +41,11 @@ fn main() {
             Command::Debug(args) => commands::debug::run(args, &console).await,
             Command::Clean(args) => commands::clean::run(args, &console),
             Command::Ddl(args) => commands::ddl::run(args, &console).await,
-            Command::Docs {
-                command: DocsCommand::Generate(args),
-            } => commands::docs::generate(args, &console).await,
-            Command::Docs {
-                command: DocsCommand::Serve(args),
-            } => commands::docs::serve(args, &console),
+            Command::Docs(args) => match &args.command {
+                Some(DocsCommand::Generate(project)) => commands::docs::generate(project, &console).await,
+                Some(DocsCommand::Serve(serve)) => commands::docs::serve(serve, &console),
+                None => commands::docs::graph(args, &console),
+            },
         }
     });
     let code = match outcome {

@@ -259,6 +259,7 @@ impl RunContext<'_> {
                 start: self.args.event_time_start,
                 end: self.args.event_time_end,
             },
+            known_columns: Arc::new(super::known_columns(&manifest)),
         };
         tokio::task::block_in_place(|| manifest.compile(&planned, &environment));
         for schema in &schemas {

@@ -1,7 +1,9 @@
 //! `tmk compile`: render the selected nodes to target/compiled and write manifest.json. No
 //! database is needed unless a selected model queries it while compiling (run_query,
 //! statement, introspection); then the target is connected first. It must not build relations
-//! or run tests.
+//! or run tests. The compiled models' SQL is then checked (sqlparser's syntax errors, relations
+//! named instead of ref()/source(), columns an upstream model does not return): warnings, or
+//! errors with `--strict` (exit code 2).
 
 use std::sync::Arc;
 
@@ -18,14 +20,23 @@ use crate::error::Result;
 pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
     let mut session = session::load(&args.project, console)?;
     let selected = session::select(&session.manifest, &args.selection)?;
-    let failed = compile_and_write(&mut session, &selected, console).await?;
+    let failed = compile_and_write(&mut session, &selected, console, args.strict).await?;
+    if args.strict && !session.manifest.sql.problems.is_empty() {
+        return Ok(2);
+    }
     Ok(i32::from(failed))
 }
 
 /// Compile the `selected` nodes (connecting first when one of them queries the database while
-/// compiling), write target/compiled and manifest.json, and show the errors and a summary
-/// line. Returns whether a node failed to compile.
-pub async fn compile_and_write(session: &mut Session, selected: &[usize], console: &Console) -> Result<bool> {
+/// compiling), write target/compiled and manifest.json, and show the errors, the problems found
+/// in the compiled SQL (as errors when `strict`) and a summary line. Returns whether a node
+/// failed to compile.
+pub async fn compile_and_write(
+    session: &mut Session,
+    selected: &[usize],
+    console: &Console,
+    strict: bool,
+) -> Result<bool> {
     let needs_database = selected
         .iter()
         .any(|&index| session.manifest.nodes[index].needs_database);
@@ -38,13 +49,21 @@ pub async fn compile_and_write(session: &mut Session, selected: &[usize], consol
     } else {
         None
     };
-    let environment = CompileEnvironment::from_scratch(database);
+    let mut environment = CompileEnvironment::from_scratch(database);
+    environment.known_columns = Arc::new(super::known_columns(&session.manifest));
     let manifest = &mut session.manifest;
     let errors = tokio::task::block_in_place(|| manifest.compile(selected, &environment));
     artifacts::write_compiled(&session.target_dir, &session.manifest)?;
     artifacts::write_manifest(&session.target_dir, &session.manifest, &[])?;
     for (_, error) in &errors {
         console.error(error);
+    }
+    for problem in &session.manifest.sql.problems {
+        if strict {
+            console.error(problem);
+        } else {
+            console.warn(problem);
+        }
     }
     let compiled = session
         .manifest

@@ -1,26 +1,31 @@
-//! `tmk docs generate` and `tmk docs serve`. Generate compiles every node, writes
-//! manifest.json, reads the relations' columns from PostgreSQL's catalog when the target
+//! `tmk docs generate`, `tmk docs serve` and `tmk docs --format dot|mermaid|json [--columns]`.
+//! Generate compiles every node, writes manifest.json, reads the relations' columns from PostgreSQL's catalog when the target
 //! answers (else writes catalog.json from the declared columns, and says so), and builds the
 //! site from those artifacts and the last run_results.json. Serve serves target/docs on
-//! 127.0.0.1. It must not build relations or run tests.
+//! 127.0.0.1. `--format` writes the node graph or the column lineage to stdout for other tools.
+//! It must not build relations or run tests.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::session::{self, Session, TargetOrigin};
 use crate::artifacts;
-use crate::cli::{DocsServeArgs, ProjectArgs};
+use crate::cli::{DocsArgs, DocsServeArgs, GraphFormat, ProjectArgs};
+use crate::compile::CompileEnvironment;
+use crate::compile::node::ResourceType;
 use crate::console::Console;
 use crate::docs;
 use crate::error::{Error, ErrorKind, Result, display_path};
+use crate::graph::export::{self, ExportEdge, ExportNode};
 
 /// Generate the artifacts and the site; returns the exit code (1 when a node failed to
 /// compile: the site is written all the same, without that node's compiled SQL).
 pub async fn generate(args: &ProjectArgs, console: &Console) -> Result<i32> {
     let mut session = session::load(args, console)?;
     let everything: Vec<usize> = (0..session.manifest.nodes.len()).collect();
-    let failed = super::compile::compile_and_write(&mut session, &everything, console).await?;
+    let failed = super::compile::compile_and_write(&mut session, &everything, console, false).await?;
     let catalog = catalog(&mut session, console).await;
     artifacts::write_json(&session.target_dir, "catalog.json", &catalog)?;
     let manifest: Value = read_json(&session, "manifest.json")?.unwrap_or(Value::Null);
@@ -114,5 +119,128 @@ pub fn serve(args: &DocsServeArgs, console: &Console) -> Result<i32> {
     docs::serve::serve(&site, args.port, |url| {
         console.info(&format!("Serving the docs site at {url} (Ctrl-C stops it)."));
     })?;
+    Ok(0)
+}
+
+/// `tmk docs --format`: compile every model (no database; models whose Jinja queries one are
+/// left out), and write the node graph or the column lineage to stdout. Problems found in the
+/// SQL are warnings on stderr. Returns the exit code.
+pub fn graph(args: &DocsArgs, console: &Console) -> Result<i32> {
+    let Some(format) = args.format else {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            "`tmk docs` needs a subcommand (`generate`, `serve`) or `--format`",
+        )
+        .hint("tmk docs --format dot|mermaid|json [--columns]"));
+    };
+    let mut session = session::load(&args.project, console)?;
+    let mut environment = CompileEnvironment::from_scratch(None);
+    environment.defer_database_nodes = true;
+    environment.known_columns = Arc::new(super::known_columns(&session.manifest));
+    let manifest = &mut session.manifest;
+    let models: Vec<usize> = (0..manifest.nodes.len())
+        .filter(|&index| manifest.nodes[index].resource_type == ResourceType::Model)
+        .collect();
+    for (_, error) in manifest.compile(&models, &environment) {
+        console.warn(&error);
+    }
+    let analysis = &manifest.sql;
+    for problem in &analysis.problems {
+        console.warn(problem);
+    }
+    let graph_nodes: Vec<usize> = (0..manifest.nodes.len())
+        .filter(|&index| {
+            !matches!(
+                manifest.nodes[index].resource_type,
+                ResourceType::Test | ResourceType::Analysis
+            )
+        })
+        .collect();
+    let position: HashMap<&str, usize> = graph_nodes
+        .iter()
+        .enumerate()
+        .map(|(position, &index)| (manifest.nodes[index].unique_id.as_str(), position))
+        .collect();
+    let mut nodes: Vec<ExportNode> = graph_nodes
+        .iter()
+        .map(|&index| {
+            let node = &manifest.nodes[index];
+            ExportNode {
+                unique_id: node.unique_id.clone(),
+                name: node.name.clone(),
+                resource_type: node.resource_type.as_str().to_string(),
+                columns: Vec::new(),
+            }
+        })
+        .collect();
+    let mut edges = Vec::new();
+    if args.columns {
+        if format == GraphFormat::Json {
+            let text = serde_json::to_string_pretty(&analysis.lineage)
+                .map_err(|error| Error::new(ErrorKind::Io, error.to_string()))?;
+            console.output(&format!("{text}\n"));
+            return Ok(0);
+        }
+        for node in &mut nodes {
+            if let Some(lineage) = analysis.lineage.nodes.get(&node.unique_id) {
+                node.columns = lineage.columns.iter().map(|column| column.name.clone()).collect();
+            }
+        }
+        let mut column_index: BTreeMap<(usize, String), usize> = nodes
+            .iter()
+            .enumerate()
+            .flat_map(|(node, export)| {
+                export
+                    .columns
+                    .iter()
+                    .enumerate()
+                    .map(move |(column, name)| ((node, name.clone()), column))
+            })
+            .collect();
+        for (unique_id, lineage) in &analysis.lineage.nodes {
+            let Some(&to) = position.get(unique_id.as_str()) else {
+                continue;
+            };
+            for (to_column, column) in lineage.columns.iter().enumerate() {
+                for upstream in &column.upstream {
+                    let Some(&from) = position.get(upstream.node.as_str()) else {
+                        continue;
+                    };
+                    // A column of a node whose columns are otherwise unknown is added to it.
+                    let from_column = *column_index
+                        .entry((from, upstream.column.clone()))
+                        .or_insert_with(|| {
+                            nodes[from].columns.push(upstream.column.clone());
+                            nodes[from].columns.len() - 1
+                        });
+                    edges.push(ExportEdge {
+                        from: (from, from_column),
+                        to: (to, to_column),
+                    });
+                }
+            }
+        }
+    } else {
+        for (to, &index) in graph_nodes.iter().enumerate() {
+            for &parent in &manifest.nodes[index].depends_on {
+                if let Some(&from) = position.get(manifest.nodes[parent].unique_id.as_str()) {
+                    edges.push(ExportEdge {
+                        from: (from, 0),
+                        to: (to, 0),
+                    });
+                }
+            }
+        }
+    }
+    edges.sort();
+    edges.dedup();
+    let text = match format {
+        GraphFormat::Dot => export::dot(&nodes, &edges, args.columns),
+        GraphFormat::Mermaid => export::mermaid(&nodes, &edges, args.columns),
+        GraphFormat::Json => serde_json::to_string_pretty(&export::json(&nodes, &edges))
+            .map(|text| text + "\n")
+            .map_err(|error| Error::new(ErrorKind::Io, error.to_string()))?,
+    };
+    console.output(&text);
     Ok(0)
 }

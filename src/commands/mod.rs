@@ -20,6 +20,25 @@ use crate::console::Console;
 use crate::error::{Error, ErrorKind, Result};
 use session::{Session, TargetOrigin};
 
+/// Columns known without reading SQL or connecting: each seed's CSV header, by unique_id (a
+/// seed that cannot be read is left out; loading it reports why).
+pub fn known_columns(manifest: &crate::compile::Manifest) -> std::collections::HashMap<String, Vec<String>> {
+    manifest
+        .nodes
+        .iter()
+        .filter(|node| node.resource_type == crate::compile::node::ResourceType::Seed)
+        .filter_map(|node| {
+            let table =
+                crate::execute::read_seed_file(&manifest.root.join(&node.path), &node.path, &node.config)
+                    .ok()?;
+            Some((
+                node.unique_id.clone(),
+                table.columns.into_iter().map(|column| column.name).collect(),
+            ))
+        })
+        .collect()
+}
+
 /// Connect to the session's target, starting the embedded PostgreSQL when it is the target.
 pub async fn connect(session: &mut Session, console: &Console, connections: usize) -> Result<Postgres> {
     if let TargetOrigin::Embedded(root) = &session.origin {

@@ -7,6 +7,7 @@
 //! as CTEs. Pure: it reaches a database only through `JinjaDatabase`, and must not read files,
 //! plan or run anything.
 
+pub mod analysis;
 pub mod config;
 pub mod contract;
 pub mod dbml_binding;
@@ -21,6 +22,7 @@ mod parse;
 pub mod quarantine;
 pub mod relation_settings;
 pub mod snapshot;
+pub mod source_map;
 pub mod test_batch;
 
 use crate::compile::jinja::context::FromSerde;
@@ -33,7 +35,6 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::graph::Dag;
-use crate::sql::columns::OutputColumn;
 use jinja::Jinja;
 use jinja::context::{JinjaDatabase, Lookup, RenderContext, StoredWatermark, TargetInfo};
 use jinja::relation::RelationValue;
@@ -64,6 +65,8 @@ pub struct Manifest {
     pub lookup: Arc<Lookup>,
     /// Non-fatal problems found while parsing.
     pub warnings: Vec<Error>,
+    /// What the compile pass read in the compiled models' SQL: column lineage and problems.
+    pub sql: analysis::SqlAnalysis,
     /// `on-run-start` hooks.
     pub on_run_start: Vec<String>,
     /// `on-run-end` hooks.
@@ -86,6 +89,9 @@ pub struct CompileEnvironment {
     pub watermarks: Arc<HashMap<String, StoredWatermark>>,
     /// `--event-time-start/--event-time-end`, for microbatch models.
     pub event_time_window: EventTimeWindow,
+    /// Columns known without reading SQL (seed headers, the database catalog) by unique_id,
+    /// for column lineage.
+    pub known_columns: Arc<HashMap<String, Vec<String>>>,
 }
 
 impl CompileEnvironment {
@@ -99,6 +105,7 @@ impl CompileEnvironment {
             defer_database_nodes: false,
             watermarks: Arc::default(),
             event_time_window: EventTimeWindow::default(),
+            known_columns: Arc::default(),
         }
     }
 }
@@ -130,7 +137,12 @@ impl Manifest {
         let mut errors = Vec::new();
         for (index, result) in results {
             match result {
-                Ok(sql) => self.nodes[index].compiled_sql = Some(sql),
+                Ok(sql) => {
+                    if self.nodes[index].resource_type == ResourceType::Model {
+                        self.nodes[index].rendered_sql = Some(sql.clone());
+                    }
+                    self.nodes[index].compiled_sql = Some(sql);
+                }
                 Err(error) => {
                     self.nodes[index].compile_error = Some(error.clone());
                     errors.push((index, error));
@@ -149,6 +161,7 @@ impl Manifest {
                 }
             }
         }
+        self.sql = self.analyse_sql(&environment.known_columns);
         for (index, error) in self.unknown_test_columns(selected) {
             self.nodes[index].compile_error = Some(error.clone());
             errors.push((index, error));
@@ -156,27 +169,23 @@ impl Manifest {
         errors
     }
 
-    /// The selected tests on a column their model does not return (each model's SQL is read
-    /// once, in parallel).
+    /// The selected tests on a column their model does not return (when the model's lineage
+    /// knows all its columns).
     fn unknown_test_columns(&self, selected: &[usize]) -> Vec<(usize, Error)> {
-        let mut models: Vec<usize> = selected
-            .iter()
-            .filter_map(|&index| self.checked_column(index).map(|(model, _)| model))
-            .collect();
-        models.sort_unstable();
-        models.dedup();
-        let returned: HashMap<usize, Vec<OutputColumn>> = models
-            .par_iter()
-            .filter_map(|&model| {
-                let sql = self.nodes[model].compiled_sql.as_deref()?;
-                Some((model, crate::sql::columns::output_columns(sql)?))
-            })
-            .collect();
         selected
             .iter()
             .filter_map(|&index| {
                 let (model, column) = self.checked_column(index)?;
-                let error = self.unknown_column_error(index, model, column, returned.get(&model)?)?;
+                let lineage = self.sql.lineage.nodes.get(&self.nodes[model].unique_id)?;
+                if !lineage.complete {
+                    return None;
+                }
+                let returned: Vec<&str> = lineage
+                    .columns
+                    .iter()
+                    .map(|column| column.name.as_str())
+                    .collect();
+                let error = self.unknown_column_error(index, model, column, &returned)?;
                 Some((index, error))
             })
             .collect()
@@ -205,14 +214,18 @@ impl Manifest {
         index: usize,
         model: usize,
         column: &str,
-        returned: &[OutputColumn],
+        returned: &[&str],
     ) -> Option<Error> {
-        if returned.iter().any(|returned| returned.is_named(column)) {
+        // Returned names are as PostgreSQL returns them; the test's column is written unquoted.
+        if returned
+            .iter()
+            .any(|&name| name == column || name == column.to_lowercase())
+        {
             return None;
         }
         let test = self.nodes[index].test.as_ref()?;
         let model = &self.nodes[model];
-        let names: Vec<&str> = returned.iter().map(|returned| returned.name.as_str()).collect();
+        let names = returned;
         let mut error = Error::new(
             crate::error::ErrorKind::Compilation,
             format!(

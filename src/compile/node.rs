@@ -219,6 +219,9 @@ pub struct Node {
     pub needs_database: bool,
     /// sha256 of the raw code, for artifacts.
     pub checksum: String,
+    /// For models: the SQL as rendered, before ephemeral models are injected (what the SQL
+    /// checks and column lineage read; positions in it map back to the file).
+    pub rendered_sql: Option<String>,
     /// Why the compile pass could not render this node (it then fails when it runs).
     pub compile_error: Option<crate::error::Error>,
     /// The registered template its SQL renders from: its file's path, or its unique id when

@@ -298,6 +298,7 @@ pub fn parse(
         docs,
         lookup,
         warnings,
+        sql: Default::default(),
         on_run_start: crate::project::project_file::hook_list(&project.file.on_run_start),
         on_run_end: crate::project::project_file::hook_list(&project.file.on_run_end),
     })
@@ -841,6 +842,7 @@ impl<'p> Parser<'p> {
             needs_database: false,
             checksum,
             compile_error: None,
+            rendered_sql: None,
             snapshot: None,
             microbatch: None,
             freshness: None,

@@ -11,6 +11,8 @@
 mod cancel;
 mod microbatch;
 mod step;
+
+pub use step::read_seed_file;
 mod test_batches;
 
 use std::sync::Arc;

@@ -686,7 +686,9 @@ async fn load_seed(
     })
 }
 
-fn read_seed_file(
+/// Read a seed's CSV file (`display`: its path as shown) with its config's delimiter and
+/// `column_types`.
+pub fn read_seed_file(
     path: &std::path::Path,
     display: &str,
     config: &crate::compile::config::ConfigMap,

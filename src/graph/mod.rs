@@ -9,6 +9,7 @@
 
 mod criterion;
 pub mod dag;
+pub mod export;
 mod matching;
 pub mod selector;
 

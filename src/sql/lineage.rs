@@ -505,6 +505,44 @@ impl Analyser<'_> {
                     shape,
                 });
             }
+            TableFactor::Table {
+                args: Some(args),
+                alias: Some(alias),
+                ..
+            } => {
+                // A set-returning function: its columns are computed from its arguments. Without
+                // a column list, a scalar function's one column is named after the alias (a
+                // function returning rows may have more: the shape stays incomplete).
+                let mut reads = Reads {
+                    resolved: true,
+                    ..Reads::default()
+                };
+                self.expr(args, env, sources, outer, &mut reads);
+                reads.raise(Transform::Expression);
+                let names: Vec<String> = if alias.columns.is_empty() {
+                    vec![fold(&alias.name)]
+                } else {
+                    alias.columns.iter().map(|column| fold(&column.name)).collect()
+                };
+                let columns = names
+                    .into_iter()
+                    .map(|name| Column {
+                        name,
+                        upstream: reads.upstream.clone(),
+                        resolved: reads.resolved,
+                        transform: Transform::Expression,
+                    })
+                    .collect();
+                sources.push(Source {
+                    alias: fold(&alias.name),
+                    node: None,
+                    shape: Shape {
+                        columns,
+                        complete: !alias.columns.is_empty(),
+                        star_of: None,
+                    },
+                });
+            }
             TableFactor::Derived { subquery, alias, .. } => {
                 let mut scopes: Vec<&[Source]> = outer.to_vec();
                 scopes.push(sources.as_slice());

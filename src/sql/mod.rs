@@ -1,5 +1,5 @@
 //! Understanding compiled SQL with sqlparser (PostgreSQL dialect). Pure: it reads SQL text and
 //! answers questions about it; it must not render Jinja or reach a database.
 
-pub mod columns;
 pub mod lineage;
+pub mod parse;
