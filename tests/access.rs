@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{TestProject, assert_exit, assert_ok, psql, psql_as};
+use common::{TestProject, assert_exit, assert_ok, database, psql, psql_as};
 
 /// Login roles for one test (roles are cluster-wide, so their names carry the test's schema),
 /// dropped again when the test ends.
@@ -118,8 +118,8 @@ fn a_rebuilt_table_has_its_grants_and_indexes_when_it_appears() {
         ));
         // The BI role reads the table; the ETL role may insert but not read.
         let count = format!("select count(*) from {}.sales", project.schema);
-        assert_eq!(psql_as(bi, &count), Ok("4".to_string()));
-        let denied = psql_as(etl, &count).expect_err("the ETL role may not read");
+        assert_eq!(psql_as(bi, &database().dbname, &count), Ok("4".to_string()));
+        let denied = psql_as(etl, &database().dbname, &count).expect_err("the ETL role may not read");
         assert!(denied.contains("permission denied for table sales"), "{denied}");
     }
 }
@@ -180,8 +180,11 @@ models:
             "select string_agg(id::text, ',' order by id) from {}.sales",
             project.schema
         );
-        assert_eq!(psql_as(north, &query), Ok("1,3".to_string()));
-        assert_eq!(psql_as(all, &query), Ok("1,2,3,4".to_string()));
+        assert_eq!(psql_as(north, &database().dbname, &query), Ok("1,3".to_string()));
+        assert_eq!(
+            psql_as(all, &database().dbname, &query),
+            Ok("1,2,3,4".to_string())
+        );
         // The owner (tmk's own role) is not bound by the policies.
         assert_eq!(psql(&query), "1,2,3,4");
     }
@@ -196,7 +199,7 @@ models:
     );
     assert_ok(&project.tmk(&["run"]));
     let query = format!("select count(*) from {}.sales", project.schema);
-    assert_eq!(psql_as(north, &query), Ok("4".to_string()));
+    assert_eq!(psql_as(north, &database().dbname, &query), Ok("4".to_string()));
 }
 
 #[test]

@@ -1,7 +1,11 @@
+-- Customers as they are now (SCD type 1); dim_customer_history keeps every version.
 select
-    row_number() over (order by customer_id) as customer_key,
-    customer_id,
-    customer_name,
-    email,
-    region_id
-from {{ ref('stg_customers') }}
+    {{ surrogate_key('customer', 'c.customer_id') }} as customer_key,
+    c.customer_id,
+    c.customer_name,
+    c.email,
+    r.region_key,
+    c.region_id,
+    c.created_at
+from {{ ref('stg_customers') }} as c
+left join {{ ref('dim_region') }} as r on r.region_id = c.region_id

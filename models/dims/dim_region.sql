@@ -1,5 +1,5 @@
 select
-    row_number() over (order by region_id) as region_key,
+    {{ surrogate_key('region', 'region_id') }} as region_key,
     region_id,
     region_name
 from {{ ref('stg_regions') }}

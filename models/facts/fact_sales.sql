@@ -1,18 +1,40 @@
+{{ config(
+    materialized='incremental',
+    unique_key='order_id',
+    incremental_strategy='delete+insert',
+    watermark='source_updated_at',
+    partition_by={'field': 'date_key', 'granularity': 'month'},
+    post_hook="delete from {{ this }} as f using {{ ref('stg_orders') }} as o where o.order_id = f.order_id and o.status = 'cancelled'",
+) }}
+-- Sales at the grain of one order item; cancelled orders are excluded. An incremental run
+-- reloads every order that changed since the last one (the order or any of its lines) and the
+-- post-hook removes orders cancelled after they were loaded. The keys are the dimensions'
+-- surrogate keys, computed from the natural keys the same way.
+{%- if is_incremental() %}
+with changed_orders as (
+    select order_id from {{ ref('stg_orders') }} where updated_at > {{ watermark() }}
+    union
+    select order_id from {{ ref('stg_order_items') }} where updated_at > {{ watermark() }}
+)
+{%- endif %}
 select
-    l.order_id,
-    l.order_item_id,
-    to_char(l.order_date, 'YYYYMMDD')::integer as date_key,
-    p.product_key,
-    c.customer_key,
-    e.employee_key,
-    r.region_key,
-    l.quantity,
-    {{ money('l.quantity * l.unit_price - l.discount') }} as revenue,
-    {{ money('l.discount') }} as discount_amount,
-    {{ money('l.quantity * p.cost') }} as cost,
-    {{ money('l.quantity * l.unit_price - l.discount - l.quantity * p.cost') }} as margin
-from {{ ref('int_sales_lines') }} as l
-join {{ ref('dim_product') }} as p on p.product_id = l.product_id
-join {{ ref('dim_customer') }} as c on c.customer_id = l.customer_id
-join {{ ref('dim_employee') }} as e on e.employee_id = l.employee_id
-join {{ ref('dim_region') }} as r on r.region_id = l.region_id
+    o.order_id,
+    i.order_item_id,
+    to_char(o.order_date, 'YYYYMMDD')::integer as date_key,
+    {{ surrogate_key('product', 'i.product_id') }} as product_key,
+    {{ surrogate_key('customer', 'o.customer_id') }} as customer_key,
+    {{ surrogate_key('employee', 'o.employee_id') }} as employee_key,
+    {{ surrogate_key('region', 'o.region_id') }} as region_key,
+    i.quantity,
+    {{ money('i.quantity * i.unit_price - i.discount') }} as revenue,
+    {{ money('i.discount') }} as discount_amount,
+    {{ money('i.quantity * p.cost') }} as cost,
+    {{ money('i.quantity * i.unit_price - i.discount - i.quantity * p.cost') }} as margin,
+    greatest(o.updated_at, i.updated_at) as source_updated_at
+from {{ ref('stg_order_items') }} as i
+join {{ ref('stg_orders') }} as o on o.order_id = i.order_id
+join {{ ref('stg_products') }} as p on p.product_id = i.product_id
+{%- if is_incremental() %}
+join changed_orders as changed on changed.order_id = o.order_id
+{%- endif %}
+where o.status <> 'cancelled'

@@ -1,2 +1,2 @@
-select category_id, name as category_name, parent_id
-from {{ ref('raw_categories') }}
+select category_id, name::text as category_name, parent_id
+from {{ source('catalog', 'categories') }}

@@ -3,5 +3,6 @@ select
     first_name || ' ' || last_name as customer_name,
     lower(email) as email,
     region_id,
-    created_at
-from {{ ref('raw_customers') }}
+    created_at,
+    updated_at
+from {{ source('orders', 'customers') }}

@@ -3,5 +3,7 @@ select
     first_name || ' ' || last_name as employee_name,
     manager_id,
     is_manager,
-    region_id
-from {{ ref('raw_employees') }}
+    region_id,
+    hired_at,
+    updated_at
+from {{ source('orders', 'employees') }}

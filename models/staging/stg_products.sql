@@ -1,2 +1,2 @@
-select product_id, name as product_name, category_id, price, cost
-from {{ ref('raw_products') }}
+select product_id, name::text as product_name, category_id, price, cost, updated_at
+from {{ source('catalog', 'products') }}

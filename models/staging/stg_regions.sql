@@ -1,2 +1,2 @@
-select region_id, name as region_name
-from {{ ref('raw_regions') }}
+select region_id, name::text as region_name
+from {{ source('orders', 'regions') }}

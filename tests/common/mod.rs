@@ -106,9 +106,9 @@ pub fn psql_in(dbname: &str, sql: &str) -> String {
     psql_at(&database, sql)
 }
 
-/// Run SQL with psql connected as `role` (a login role; the test server trusts local users),
-/// returning its output or PostgreSQL's error text.
-pub fn psql_as(role: &str, sql: &str) -> Result<String, String> {
+/// Run SQL with psql connected as `role` (a login role; the test server trusts local users)
+/// to database `dbname`, returning its output or PostgreSQL's error text.
+pub fn psql_as(role: &str, dbname: &str, sql: &str) -> Result<String, String> {
     let database = database();
     let output = Command::new("psql")
         .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", &database.host])
@@ -118,7 +118,7 @@ pub fn psql_as(role: &str, sql: &str) -> Result<String, String> {
             "-U",
             role,
             "-d",
-            &database.dbname,
+            dbname,
             "-c",
             sql,
         ])

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The TechMarket warehouse at scale (issue 5): a full build of the root project at SCALE (1000:
+# 600k orders, about 1.8M order items) and, after `tmk generate --changes`, an incremental build,
+# reported side by side, in a database of their own.
+#
+#   generate:     `tmk generate --scale SCALE --into target` writes the OLTP schemas (not part of
+#                 either build, timed for information).
+#   full build:   `tmk build` from nothing: extract every table into stg, staging views, the
+#                 dimensions, fact_sales (partitioned by month, indexed), snapshots, marts and
+#                 every data test.
+#   changes:      `tmk generate --changes` (new orders, status changes, price rises).
+#   incremental:  `tmk build` again: extract only the changed rows, fact_sales reloads only the
+#                 changed orders, the snapshots record the new prices, the tests run again.
+#
+#   bench/warehouse_speed.sh [TMK_BINARY]   (PostgreSQL at BENCH_PGHOST:BENCH_PGPORT, default
+#   127.0.0.1:5432; SCALE=1000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmk=$(realpath "${1:-target/release/tmk}")
+[ -x "$tmk" ] || cargo build --release --locked
+scale=${SCALE:-1000}
+host=${BENCH_PGHOST:-127.0.0.1}; port=${BENCH_PGPORT:-5432}; user=${BENCH_PGUSER:-root}
+db=bench_warehouse_$$
+psql_run() { psql -X -q -At -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$user" "$@"; }
+work=$(mktemp -d)
+trap 'psql_run -d postgres -c "drop database if exists $db with (force)" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+psql_run -d postgres -c "create database $db"
+mkdir -p "$work/p"
+cp -r tmk_project.yml models project snapshots "$work/p/"
+cat > "$work/p/profiles.yml" <<YAML
+techmarket:
+  target: dev
+  outputs:
+    dev: {type: postgres, host: '$host', port: $port, user: '$user', password: '', dbname: '$db', schema: public, threads: 4}
+YAML
+now() { date +%s.%N; }
+timed() {
+  local label=$1; shift
+  local start end
+  start=$(now)
+  (cd "$work/p" && env -u TECHMARKET_OLTP_URL -u TECHMARKET_OLTP_PREFIX "$tmk" "$@" --profiles-dir . >"$work/out.log" 2>&1) || { cat "$work/out.log"; exit 1; }
+  end=$(now)
+  printf '%-13s %8.2f s   %s\n' "$label" "$(echo "$end - $start" | bc)" "$(grep -E '^Done|rows' "$work/out.log" | tail -n 1)"
+}
+echo "TechMarket warehouse, scale $scale, database $db"
+timed generate generate --scale "$scale" --into target
+echo "orders: $(psql_run -d "$db" -c 'select count(*) from orders.orders'), order items: $(psql_run -d "$db" -c 'select count(*) from orders.order_items')"
+timed "full build" build
+timed changes generate --scale "$scale" --into target --changes
+timed incremental build
+echo "fact_sales rows: $(psql_run -d "$db" -c 'select count(*) from dwh.fact_sales')"
