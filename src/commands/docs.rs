@@ -28,8 +28,12 @@ pub async fn generate(args: &ProjectArgs, console: &Console) -> Result<i32> {
     let failed = super::compile::compile_and_write(&mut session, &everything, console, false).await?;
     let catalog = catalog(&mut session, console).await;
     artifacts::write_json(&session.target_dir, "catalog.json", &catalog)?;
-    let manifest: Value = read_json(&session, "manifest.json")?.unwrap_or(Value::Null);
-    let run_results = read_json(&session, "run_results.json").unwrap_or_else(|error| {
+    let manifest =
+        read_artifact(&session, "manifest.json", docs::data::read_manifest)?.unwrap_or(Value::Null);
+    let run_results = read_artifact(&session, "run_results.json", |bytes| {
+        serde_json::from_slice(bytes)
+    })
+    .unwrap_or_else(|error| {
         console.warn(&error);
         None
     });
@@ -83,14 +87,18 @@ async fn catalog(session: &mut Session, console: &Console) -> Value {
     }
 }
 
-/// A JSON artifact of the target directory; None when the file does not exist.
-fn read_json(session: &Session, name: &str) -> Result<Option<Value>> {
+/// A JSON artifact of the target directory read with `parse`; None when the file does not exist.
+fn read_artifact(
+    session: &Session,
+    name: &str,
+    parse: impl Fn(&[u8]) -> serde_json::Result<Value>,
+) -> Result<Option<Value>> {
     let path = session.target_dir.join(name);
     if !crate::fs::is_file(&path) {
         return Ok(None);
     }
     let bytes = crate::fs::read_bytes(&path)?;
-    serde_json::from_slice(&bytes).map(Some).map_err(|error| {
+    parse(&bytes).map(Some).map_err(|error| {
         Error::new(
             ErrorKind::Io,
             format!(

@@ -148,6 +148,119 @@ pub fn site_data(artifacts: &Artifacts) -> Value {
     })
 }
 
+/// The parts of manifest.json the site uses, read from its bytes: the nodes' and sources'
+/// fields below, the metadata and the docs blocks. Everything else (configs, checksums,
+/// macros, the dependency maps) is skipped while parsing, which is most of a large manifest's
+/// parse time. The result has the manifest's shape, with only those keys.
+pub fn read_manifest(bytes: &[u8]) -> serde_json::Result<Value> {
+    let view: ManifestView = serde_json::from_slice(bytes)?;
+    let group = |nodes: Option<std::collections::BTreeMap<String, NodeView>>| {
+        Value::Object(
+            nodes
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(unique_id, node)| (unique_id, node.into_value()))
+                .collect(),
+        )
+    };
+    Ok(json!({
+        "metadata": view.metadata,
+        "nodes": group(view.nodes),
+        "sources": group(view.sources),
+        "docs": view.docs,
+    }))
+}
+
+/// manifest.json, as far as the site reads it.
+#[derive(serde::Deserialize)]
+struct ManifestView {
+    #[serde(default)]
+    metadata: Value,
+    nodes: Option<std::collections::BTreeMap<String, NodeView>>,
+    sources: Option<std::collections::BTreeMap<String, NodeView>>,
+    #[serde(default)]
+    docs: Value,
+}
+
+/// One node or source, as far as the site reads it.
+#[derive(serde::Deserialize)]
+struct NodeView {
+    unique_id: Option<Value>,
+    resource_type: Option<Value>,
+    name: Option<Value>,
+    package_name: Option<Value>,
+    original_file_path: Option<Value>,
+    source_name: Option<Value>,
+    relation_name: Option<Value>,
+    tags: Option<Value>,
+    description: Option<Value>,
+    raw_code: Option<Value>,
+    compiled_code: Option<Value>,
+    columns: Option<Value>,
+    depends_on: Option<DependsOnView>,
+    config: Option<ConfigView>,
+    attached_node: Option<Value>,
+    column_name: Option<Value>,
+    test_metadata: Option<TestMetadataView>,
+}
+
+#[derive(serde::Deserialize)]
+struct DependsOnView {
+    nodes: Option<Value>,
+}
+
+#[derive(serde::Deserialize)]
+struct ConfigView {
+    materialized: Option<Value>,
+}
+
+#[derive(serde::Deserialize)]
+struct TestMetadataView {
+    name: Option<Value>,
+}
+
+impl NodeView {
+    fn into_value(self) -> Value {
+        let mut out = Map::new();
+        let fields = [
+            ("unique_id", self.unique_id),
+            ("resource_type", self.resource_type),
+            ("name", self.name),
+            ("package_name", self.package_name),
+            ("original_file_path", self.original_file_path),
+            ("source_name", self.source_name),
+            ("relation_name", self.relation_name),
+            ("tags", self.tags),
+            ("description", self.description),
+            ("raw_code", self.raw_code),
+            ("compiled_code", self.compiled_code),
+            ("columns", self.columns),
+            ("attached_node", self.attached_node),
+            ("column_name", self.column_name),
+            (
+                "depends_on",
+                self.depends_on
+                    .map(|depends_on| json!({"nodes": depends_on.nodes})),
+            ),
+            (
+                "config",
+                self.config
+                    .map(|config| json!({"materialized": config.materialized})),
+            ),
+            (
+                "test_metadata",
+                self.test_metadata.map(|test| json!({"name": test.name})),
+            ),
+        ];
+        for (key, value) in fields {
+            if let Some(value) = value {
+                out.insert(key.to_string(), value);
+            }
+        }
+        Value::Object(out)
+    }
+}
+
 /// A string field, or "".
 fn text<'a>(node: &'a Value, key: &str) -> &'a str {
     node.get(key).and_then(Value::as_str).unwrap_or("")
@@ -400,6 +513,20 @@ mod tests {
             lineage: &lineage,
         });
         insta::assert_yaml_snapshot!(data);
+    }
+
+    #[test]
+    fn the_manifest_is_read_without_the_parts_the_site_does_not_use() {
+        let mut full = manifest();
+        full["macros"] = json!({"macro.dbt.x": {"macro_sql": "..."}});
+        full["nodes"]["model.shop.orders"]["checksum"] = json!({"name": "sha256"});
+        let bytes = serde_json::to_vec(&full).expect("JSON");
+        let read = read_manifest(&bytes).expect("a manifest");
+        let expected = manifest();
+        assert_eq!(read["nodes"], expected["nodes"]);
+        assert_eq!(read["sources"], expected["sources"]);
+        assert_eq!(read["docs"], expected["docs"]);
+        assert!(read.get("macros").is_none());
     }
 
     #[test]
