@@ -2,7 +2,8 @@
 //! static site; serve serves it on 127.0.0.1; and the site works in a real browser — headless
 //! Chromium driven through chromedriver (both installed by scripts/setup): the graph draws the
 //! expected nodes and edges, clicking a model (in the graph and in the list) shows its columns,
-//! search and the selector filter answer. Screenshots go to target/docs-screenshots/ for a person to look at. A machine
+//! clicking a column shows its upstream and downstream columns, search and the selector filter
+//! answer. Screenshots go to target/docs-screenshots/ for a person to look at. A machine
 //! without Chromium fails these tests, loudly: they are never skipped.
 #![allow(clippy::disallowed_methods)]
 
@@ -169,6 +170,18 @@ async fn shown_columns(client: &Client) -> Vec<String> {
     serde_json::from_value(value).expect("column names")
 }
 
+/// The `node.column` entries of one side of the column lineage panel.
+async fn lineage_side(client: &Client, side: &str) -> Vec<String> {
+    let value = js(
+        client,
+        &format!(
+            "return [...document.querySelectorAll('#column-lineage ol.{side} li')].map(l => l.dataset.col)"
+        ),
+    )
+    .await;
+    serde_json::from_value(value).expect("lineage entries")
+}
+
 /// Click at a point of the viewport with a real pointer (the canvas has no elements to click).
 async fn click_at(client: &Client, x: f64, y: f64) {
     let mouse = MouseActions::new("mouse".into())
@@ -309,6 +322,55 @@ async fn the_served_site_draws_the_lineage_and_answers_clicks_and_search() {
         ]
     );
     screenshot(&client, "model-customers.png").await;
+
+    // Clicking a column shows where it comes from and where it goes.
+    client
+        .find(Locator::Css("button.column[data-col='customer_id']"))
+        .await
+        .expect("the customer_id column")
+        .click()
+        .await
+        .expect("click customer_id");
+    until(
+        &client,
+        "the column lineage",
+        "return !!document.getElementById('column-lineage')",
+    )
+    .await;
+    assert_eq!(
+        lineage_side(&client, "upstream").await,
+        [
+            "model.jaffle_shop.stg_customers.customer_id",
+            "seed.jaffle_shop.raw_customers.id"
+        ]
+    );
+    assert_eq!(lineage_side(&client, "downstream").await, Vec::<String>::new());
+    let column_edges = graph_list(&client, "columnEdges").await;
+    assert_eq!(
+        column_edges,
+        [
+            "model.jaffle_shop.stg_customers.customer_id -> model.jaffle_shop.customers.customer_id",
+            "seed.jaffle_shop.raw_customers.id -> model.jaffle_shop.stg_customers.customer_id"
+        ]
+    );
+    screenshot(&client, "column-customers-customer_id.png").await;
+
+    // Downstream: a staging column feeds the marts.
+    client
+        .goto(&format!("{url}#node=model.jaffle_shop.stg_orders&col=order_id"))
+        .await
+        .expect("open stg_orders.order_id");
+    until(
+        &client,
+        "the column lineage",
+        "return !!document.getElementById('column-lineage')",
+    )
+    .await;
+    let downstream = lineage_side(&client, "downstream").await;
+    assert!(
+        downstream.contains(&"model.jaffle_shop.orders.order_id".to_string()),
+        "{downstream:?}"
+    );
 
     // The selector filter.
     let selector = client.find(Locator::Id("selector")).await.expect("selector");

@@ -41,7 +41,7 @@ pub async fn generate(args: &ProjectArgs, console: &Console) -> Result<i32> {
         manifest: &manifest,
         catalog: &catalog,
         run_results: run_results.as_ref(),
-        lineage: &Default::default(),
+        lineage: &session.manifest.sql.lineage,
     });
     let site = session.target_dir.join("docs");
     docs::write_site(&site, &data)?;

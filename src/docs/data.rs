@@ -10,16 +10,10 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use super::layout;
+use crate::sql::lineage::ProjectLineage;
 
 /// The resource types the site lists, in the order its sidebar groups them.
 pub const RESOURCE_TYPES: [&str; 5] = ["model", "source", "seed", "snapshot", "test"];
-
-/// One column's upstream columns, as (node unique id, column name).
-pub type ColumnUpstream = Vec<(String, String)>;
-
-/// Column lineage per node unique id: its output columns in order, each with its upstream
-/// columns. Columns not listed are shown without lineage.
-pub type ColumnLineage = std::collections::BTreeMap<String, Vec<(String, ColumnUpstream)>>;
 
 /// What the site is built from.
 pub struct Artifacts<'a> {
@@ -29,12 +23,12 @@ pub struct Artifacts<'a> {
     pub catalog: &'a Value,
     /// run_results.json of the last run, when there is one.
     pub run_results: Option<&'a Value>,
-    /// Column lineage, when known.
-    pub lineage: &'a ColumnLineage,
+    /// Column lineage read from the compiled SQL (columns it does not list have none).
+    pub lineage: &'a ProjectLineage,
 }
 
 /// A column being assembled: name, type, description (HTML), tests, upstream (node index,
-/// column name).
+/// column name), how it is computed, and whether all it reads was traced.
 #[derive(Default)]
 struct Column {
     name: String,
@@ -42,6 +36,8 @@ struct Column {
     description: String,
     tests: Vec<String>,
     upstream: Vec<(usize, String)>,
+    transform: Option<String>,
+    unresolved: bool,
 }
 
 /// The site's data document.
@@ -87,19 +83,24 @@ pub fn site_data(artifacts: &Artifacts) -> Value {
                 .push(name.to_string());
         }
     }
-    for (node, lineage) in artifacts.lineage {
+    for (node, lineage) in &artifacts.lineage.nodes {
         let Some(&position) = index.get(node.as_str()) else {
             continue;
         };
-        for (column, upstream) in lineage {
+        for column in &lineage.columns {
             let mut refs = Vec::new();
-            for (parent, parent_column) in upstream {
-                if let Some(&parent_position) = index.get(parent.as_str()) {
-                    column_entry(&mut columns[parent_position], parent_column);
-                    refs.push((parent_position, parent_column.clone()));
+            for upstream in &column.upstream {
+                if let Some(&parent_position) = index.get(upstream.node.as_str()) {
+                    column_entry(&mut columns[parent_position], &upstream.column);
+                    refs.push((parent_position, upstream.column.clone()));
                 }
             }
-            column_entry(&mut columns[position], column).upstream = refs;
+            let entry = column_entry(&mut columns[position], &column.name);
+            entry.upstream = refs;
+            entry.transform = serde_json::to_value(column.transform)
+                .ok()
+                .and_then(|value| value.as_str().map(str::to_string));
+            entry.unresolved = !column.resolved;
         }
     }
     let in_graph: Vec<bool> = entries
@@ -392,6 +393,12 @@ fn node_json(
             if !column.upstream.is_empty() {
                 entry.insert("up".into(), json!(column.upstream));
             }
+            if let Some(transform) = column.transform {
+                entry.insert("tr".into(), json!(transform));
+            }
+            if column.unresolved {
+                entry.insert("unresolved".into(), json!(true));
+            }
             Value::Object(entry)
         })
         .collect();
@@ -498,14 +505,13 @@ mod tests {
             "order_id": {"name": "order_id", "type": "integer", "index": 1}
         }}}, "sources": {}});
         let results = json!({"results": [{"unique_id": "model.shop.orders", "status": "success", "execution_time": 0.5, "message": "SELECT 3"}]});
-        let mut lineage = ColumnLineage::new();
-        lineage.insert(
-            "model.shop.orders".into(),
-            vec![(
-                "order_id".into(),
-                vec![("source.shop.raw.orders".into(), "id".into())],
-            )],
-        );
+        let lineage: ProjectLineage = serde_json::from_value(json!({"nodes": {
+            "model.shop.orders": {"complete": true, "columns": [
+                {"name": "order_id", "upstream": [{"node": "source.shop.raw.orders", "column": "id"}], "resolved": true, "transform": "identity"},
+                {"name": "amount", "upstream": [], "resolved": false, "transform": "expression"}
+            ]}
+        }}))
+        .expect("lineage");
         let data = site_data(&Artifacts {
             manifest: &manifest(),
             catalog: &catalog,

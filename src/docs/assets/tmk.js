@@ -34,11 +34,16 @@
       }
     }
   });
-  const columnName = (key) => {
+  const columnOf = (key) => {
     const [n, c] = key.split("|");
-    const found = NODES[+n].cols.find((col) => col.n.toLowerCase() === c);
-    return found ? found.n : c;
+    return NODES[+n].cols.find((col) => col.n.toLowerCase() === c);
   };
+  const columnName = (key) => {
+    const found = columnOf(key);
+    return found ? found.n : key.split("|")[1];
+  };
+  // How a column is computed (identity, expression, aggregate, window, constant, stored).
+  const transformChip = (column) => column && column.tr ? `<span class="chip" title="how it is computed">${esc(column.tr)}</span>` : "";
   const hasLineage = upstreamOf.size > 0;
 
   // ---- Routing: #node=<unique id>&col=<column> ---------------------------------------------
@@ -679,13 +684,14 @@
       ? `<ol class="${side}">${entries.map(([k, depth]) => {
         const n = +k.split("|")[0];
         const name = columnName(k);
-        return `<li data-col="${esc(NODES[n].id + "." + name)}"><span class="depth">${side === "upstream" ? "←" : "→"}${depth}</span><a href="${href(NODES[n].id, name)}">${esc(NODES[n].n)}.<b>${esc(name)}</b></a></li>`;
+        return `<li data-col="${esc(NODES[n].id + "." + name)}"><span class="depth">${side === "upstream" ? "←" : "→"}${depth}</span><a href="${href(NODES[n].id, name)}">${esc(NODES[n].n)}.<b>${esc(name)}</b></a> ${transformChip(columnOf(k))}</li>`;
       }).join("")}</ol>`
       : `<p class="none">${side === "upstream" ? (hasLineage ? "No upstream columns known (a source, a literal, or SQL tmk could not read)." : "Column lineage was not computed.") : "Nothing downstream reads it."}</p>`;
     const slot = $("column-lineage-slot");
     if (!slot) return;
     slot.innerHTML = `<div id="column-lineage"><button type="button" class="close" title="Close">✕</button>
-      <h3>Lineage of <code>${esc(NODES[i].n)}.${esc(columnName(key))}</code></h3>
+      <h3>Lineage of <code>${esc(NODES[i].n)}.${esc(columnName(key))}</code> ${transformChip(columnOf(key))}</h3>
+      ${columnOf(key) && columnOf(key).unresolved ? '<p class="none">Some of what it reads could not be traced to a column (shown: what could).</p>' : ""}
       <div class="sides"><div><h4>Upstream (${up.length})</h4>${list(up, "upstream")}</div><div><h4>Downstream (${down.length})</h4>${list(down, "downstream")}</div></div></div>`;
     slot.querySelector(".close").addEventListener("click", () => { location.hash = href(NODES[i].id); });
   }
@@ -700,6 +706,7 @@
   }
   function render() {
     const { node: id, col } = route();
+    $("graph-tip").hidden = true;
     const i = id == null ? -1 : byId.has(id) ? byId.get(id) : -1;
     markSidebar(i >= 0 ? id : null);
     if (i < 0) {
