@@ -436,3 +436,71 @@ fn the_dwh_file_creates_the_star_schema_on_postgres() {
     );
     insta::assert_snapshot!("dwh_foreign_keys", foreign_keys);
 }
+
+/// `--apply --dialect mysql --url` runs the DDL on the server statement by statement; a failure
+/// names the statement and how many ran before it; without `--url` it is a usage error.
+#[test]
+fn apply_runs_mysql_ddl_on_the_url() {
+    if !mysql_available("apply_runs_mysql_ddl_on_the_url") {
+        return;
+    }
+    let database = format!("t{}_apply", std::process::id());
+    let project = TestProject::new(
+        "ddl_apply_mysql",
+        &[(
+            "shop.dbml",
+            &format!(
+                "Table {database}.customers {{\n  id int [pk, increment]\n  name varchar(50) [not null]\n}}\n\n\
+                 Table {database}.orders {{\n  id int [pk]\n  customer_id int [ref: > {database}.customers.id]\n}}\n"
+            ),
+        )],
+    );
+    project.write(
+        "broken.dbml",
+        &format!("Table {database}.ok_table {{\n  id int [pk]\n}}\n\nTable {database}.broken {{\n  id no_such_type\n}}\n"),
+    );
+    mysql(&format!("drop database if exists `{database}`"));
+    let missing_url = project.tmk(&["ddl", "shop.dbml", "--dialect", "mysql", "--apply"]);
+    assert_exit(&missing_url, 2);
+    assert!(
+        missing_url.stderr.contains("needs `--url mysql://…`"),
+        "{}",
+        missing_url.stderr
+    );
+    let url = "mysql://root@127.0.0.1:3306";
+    let applied = project.tmk(&["ddl", "shop.dbml", "--dialect", "mysql", "--apply", "--url", url]);
+    assert_ok(&applied);
+    assert!(
+        applied
+            .stdout
+            .contains("Applied 4 statement(s) to mysql://root@127.0.0.1:3306."),
+        "{}",
+        applied.stdout
+    );
+    assert_eq!(
+        mysql(&format!(
+            "select constraint_name from information_schema.referential_constraints where constraint_schema = '{database}'"
+        )),
+        "orders_customer_id_fkey"
+    );
+    let failed = project.tmk(&[
+        "ddl",
+        "broken.dbml",
+        "--dialect",
+        "mysql",
+        "--apply",
+        "--url",
+        url,
+    ]);
+    assert_ne!(failed.code, 0);
+    assert!(
+        failed
+            .stderr
+            .contains("statement 3 of 3; the 2 before it were applied"),
+        "{}",
+        failed.stderr
+    );
+    mysql(&format!(
+        "set foreign_key_checks = 0; drop database if exists `{database}`"
+    ));
+}

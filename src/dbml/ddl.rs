@@ -474,6 +474,21 @@ pub fn create_enum(item: &super::Enum) -> String {
 
 /// The whole DDL of a schema, statements separated by blank lines.
 pub fn emit(schema: &Schema, dialect: Dialect) -> String {
+    join(&statements(schema, dialect))
+}
+
+/// Statements separated by blank lines, with a final line break (empty for none).
+pub fn join(statements: &[String]) -> String {
+    if statements.is_empty() {
+        return String::new();
+    }
+    let mut out = statements.join("\n\n");
+    out.push('\n');
+    out
+}
+
+/// The statements of a schema's DDL, in order.
+pub fn statements(schema: &Schema, dialect: Dialect) -> Vec<String> {
     let schema = &expand_many_to_many(schema);
     let namer = |schema: Option<&str>, table: &str| table_name(dialect, schema, table);
     let mut statements = Vec::new();
@@ -509,7 +524,5 @@ pub fn emit(schema: &Schema, dialect: Dialect) -> String {
     for reference in &schema.refs {
         statements.extend(ref_statements(schema, dialect, reference, &namer));
     }
-    let mut out = statements.join("\n\n");
-    out.push('\n');
-    out
+    statements
 }

@@ -411,6 +411,11 @@ fn enum_changes(old: &Schema, new: &Schema, tables: &[(&Table, &Table)]) -> (Vec
 
 /// The statements migrating `old` to `new`, separated by blank lines (empty when equal).
 pub fn emit(old: &Schema, new: &Schema, dialect: Dialect) -> String {
+    ddl::join(&statements(old, new, dialect))
+}
+
+/// The statements migrating `old` to `new`, in order (none when equal).
+pub fn statements(old: &Schema, new: &Schema, dialect: Dialect) -> Vec<String> {
     let old = &ddl::expand_many_to_many(old);
     let new = &ddl::expand_many_to_many(new);
     let mut statements = Vec::new();
@@ -504,10 +509,5 @@ pub fn emit(old: &Schema, new: &Schema, dialect: Dialect) -> String {
             statements.push(constraint.create.clone());
         }
     }
-    if statements.is_empty() {
-        return String::new();
-    }
-    let mut out = statements.join("\n\n");
-    out.push('\n');
-    out
+    statements
 }

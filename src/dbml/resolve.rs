@@ -4,7 +4,7 @@
 //! that tables are not declared twice and that records fit their tables. Every error points at
 //! the name as written. It must not emit SQL.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use super::{Endpoint, IndexPart, Ref, Schema, Table};
 use crate::error::{Result, did_you_mean};
@@ -36,18 +36,14 @@ pub fn resolve(documents: Vec<Schema>) -> Result<Schema> {
 }
 
 fn check_duplicates(schema: &Schema) -> Result<()> {
-    let mut tables: Vec<(&str, &str, &super::Loc)> = Vec::new();
+    let mut tables: HashMap<(&str, &str), &super::Loc> = HashMap::new();
     for table in &schema.tables {
-        if let Some((_, _, first)) = tables
-            .iter()
-            .find(|(s, n, _)| *s == table.schema() && *n == table.name)
-        {
+        if let Some(first) = tables.insert((table.schema(), &table.name), &table.loc) {
             return Err(table
                 .loc
                 .error(format!("table `{}` is declared twice", table.qualified()))
                 .detail(format!("first declared at {}", first.describe())));
         }
-        tables.push((table.schema(), &table.name, &table.loc));
     }
     let mut enums: Vec<(&str, &str)> = Vec::new();
     for item in &schema.enums {
@@ -226,11 +222,11 @@ fn resolve_refs(schema: &Schema, refs: Vec<Ref>) -> Result<Vec<Ref>> {
             to.columns.clone(),
         )
     };
+    let mut seen = HashSet::new();
     for mut reference in refs {
         resolve_endpoint(schema, &mut reference.left)?;
         resolve_endpoint(schema, &mut reference.right)?;
-        let key = sides(&reference);
-        if !resolved.iter().any(|other| sides(other) == key) {
+        if seen.insert(sides(&reference)) {
             resolved.push(reference);
         }
     }
