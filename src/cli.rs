@@ -261,7 +261,7 @@ pub struct GenerateArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Prefix of the database (MySQL) or schema (PostgreSQL) names: `t1_` gives `t1_orders`.
-    #[arg(long, default_value = "")]
+    #[arg(long, env = "TECHMARKET_OLTP_PREFIX", default_value = "")]
     pub prefix: String,
     /// Change the existing data instead of creating it: new orders, status changes and price
     /// updates, with `updated_at` moved forward.
