@@ -138,6 +138,17 @@ async fn until(client: &Client, what: &str, script: &str) {
     }
 }
 
+/// Open `url` and wait until the page is drawn.
+async fn open(client: &Client, url: &str) {
+    client.goto(url).await.expect("open the page");
+    until(
+        client,
+        "the page",
+        "return document.body.dataset.ready === 'true'",
+    )
+    .await;
+}
+
 /// A JSON list kept in a data attribute of the graph's canvas (nodes, edges, column edges).
 async fn graph_list(client: &Client, attribute: &str) -> Vec<String> {
     let text = js(
@@ -219,16 +230,7 @@ async fn the_served_site_draws_the_lineage_and_answers_clicks_and_search() {
     let client = browser(&webdriver).await;
 
     // A model page opens on its +node+ neighbourhood.
-    client
-        .goto(&format!("{url}#node=model.jaffle_shop.orders"))
-        .await
-        .expect("open the site");
-    until(
-        &client,
-        "the page",
-        "return document.body.dataset.ready === 'true'",
-    )
-    .await;
+    open(&client, &format!("{url}#node=model.jaffle_shop.orders")).await;
     assert_eq!(
         graph_list(&client, "nodes").await,
         [
@@ -356,10 +358,11 @@ async fn the_served_site_draws_the_lineage_and_answers_clicks_and_search() {
     screenshot(&client, "column-customers-customer_id.png").await;
 
     // Downstream: a staging column feeds the marts.
-    client
-        .goto(&format!("{url}#node=model.jaffle_shop.stg_orders&col=order_id"))
-        .await
-        .expect("open stg_orders.order_id");
+    open(
+        &client,
+        &format!("{url}#node=model.jaffle_shop.stg_orders&col=order_id"),
+    )
+    .await;
     until(
         &client,
         "the column lineage",
@@ -451,13 +454,7 @@ async fn the_served_site_draws_the_lineage_and_answers_clicks_and_search() {
     );
 
     // The overview.
-    client.goto(&url).await.expect("open the overview");
-    until(
-        &client,
-        "the page",
-        "return document.body.dataset.ready === 'true'",
-    )
-    .await;
+    open(&client, &url).await;
     assert_eq!(graph_list(&client, "nodes").await.len(), 8);
     screenshot(&client, "overview.png").await;
     client.close().await.expect("close the browser");
@@ -469,17 +466,9 @@ async fn the_site_works_from_a_file_url_without_a_server() {
     let (_driver, webdriver) = start_chromedriver();
     let client = browser(&webdriver).await;
     let index = project.path().join("target/docs/index.html");
-    client
-        .goto(&format!(
-            "file://{}#node=seed.jaffle_shop.raw_orders",
-            index.display()
-        ))
-        .await
-        .expect("open the file");
-    until(
+    open(
         &client,
-        "the page",
-        "return document.body.dataset.ready === 'true'",
+        &format!("file://{}#node=seed.jaffle_shop.raw_orders", index.display()),
     )
     .await;
     assert_eq!(
