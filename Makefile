@@ -11,7 +11,7 @@ lint:            ## clippy with warnings as errors, and formatting check
 fmt:             ## format the code
 	cargo fmt
 
-bench:           ## compile, build, compatibility, snapshot, merge and extract benchmarks (release build)
+bench:           ## compile, build, compatibility, snapshot, merge, extract and docs benchmarks (release build)
 	cargo build --release --locked
 	bench/compile_speed.sh target/release/tmk
 	bench/build_speed.sh target/release/tmk
@@ -20,6 +20,7 @@ bench:           ## compile, build, compatibility, snapshot, merge and extract b
 	bench/test_speed.sh target/release/tmk
 	bench/merge_speed.sh target/release/tmk
 	bench/extract_speed.sh target/release/tmk
+	bench/docs_speed.sh target/release/tmk
 
 run:             ## build the warehouse on the embedded PostgreSQL
 	scripts/run
