@@ -66,9 +66,24 @@ impl OltpDatabase {
         }
     }
 
+    /// Start the transaction the rows are written in (one commit instead of one per statement;
+    /// a failed run leaves no half-written batch).
+    pub async fn begin(&mut self) -> Result<()> {
+        self.run("begin").await.map(|_| ())
+    }
+
+    /// Commit what was written since [`OltpDatabase::begin`] (or since the tables were created).
+    pub async fn commit(&mut self) -> Result<()> {
+        self.run("commit").await.map(|_| ())
+    }
+
     /// Drop the services' databases (MySQL) or schemas (PostgreSQL) with `prefix` and create
-    /// them again with `ddl`.
+    /// them again with `ddl`, in a transaction that stays open for the rows (on MySQL, where
+    /// DDL commits by itself, it starts after the DDL); [`OltpDatabase::commit`] ends it.
     pub async fn create_tables(&mut self, prefix: &str, ddl: &str) -> Result<()> {
+        if matches!(self, OltpDatabase::Postgres(_)) {
+            self.begin().await?;
+        }
         for service in SERVICES {
             let name = format!("{prefix}{service}");
             let drop = match self {
@@ -79,7 +94,11 @@ impl OltpDatabase {
             };
             self.run(&drop).await?;
         }
-        self.run(ddl).await.map(|_| ())
+        self.run(ddl).await?;
+        if matches!(self, OltpDatabase::MySql(_)) {
+            self.begin().await?;
+        }
+        Ok(())
     }
 
     /// Append the rows of `data`; returns how many.

@@ -48,6 +48,7 @@ pub async fn run(args: &GenerateArgs, console: &Console) -> Result<i32> {
     };
     let prefix = args.prefix.as_str();
     let written = if args.changes {
+        database.begin().await?;
         let state = database.state(prefix).await?;
         let (tables, changes) = generate::changes(args.seed, state);
         let mut lines = Vec::new();
@@ -82,6 +83,7 @@ pub async fn run(args: &GenerateArgs, console: &Console) -> Result<i32> {
         }
         lines
     };
+    database.commit().await?;
     database.close().await;
     for line in &written {
         console.info(line);
