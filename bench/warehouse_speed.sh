@@ -41,6 +41,15 @@ timed() {
   (cd "$work/p" && env -u TECHMARKET_OLTP_URL -u TECHMARKET_OLTP_PREFIX "$tmk" "$@" --profiles-dir . >"$work/out.log" 2>&1) || { cat "$work/out.log"; exit 1; }
   end=$(now)
   printf '%-13s %8.2f s   %s\n' "$label" "$(echo "$end - $start" | bc)" "$(grep -E '^Done|rows' "$work/out.log" | tail -n 1)"
+  if [ "$1" = build ]; then
+    # Where a build's time went: its slowest steps, from run_results.json.
+    python3 - "$work/p/target/run_results.json" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))["results"]
+slowest = sorted(results, key=lambda r: -r["execution_time"])[:6]
+print("              slowest: " + ", ".join(f'{r["unique_id"].split(".")[-1]} {r["execution_time"]:.1f} s' for r in slowest))
+PY
+  fi
 }
 echo "TechMarket warehouse, scale $scale, database $db"
 timed generate generate --scale "$scale" --into target
