@@ -23,7 +23,6 @@ impl Roles {
         for role in &roles {
             psql(&format!("drop role if exists {role}"));
             psql(&format!("create role {role} login"));
-            psql(&format!("grant usage on schema public to {role}"));
         }
         Roles(roles)
     }
