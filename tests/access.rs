@@ -217,6 +217,20 @@ fn indexes_or_policies_on_a_view_are_errors_before_anything_changes() {
         run.stdout
     );
     assert!(!project.exists("sales"));
+    let indexed = sales_project(
+        "access_view_indexes",
+        "view",
+        "      indexes: [{columns: [region]}]\n",
+    );
+    let run = indexed.tmk(&["build"]);
+    assert_exit(&run, 1);
+    assert!(
+        run.stdout
+            .contains("model `sales` is a view: `indexes` applies to table and"),
+        "{}",
+        run.stdout
+    );
+    assert!(!indexed.exists("sales"));
 }
 
 #[test]

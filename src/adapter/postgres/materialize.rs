@@ -17,7 +17,7 @@ use super::quarantine::{self, Quarantine};
 use super::relation_settings;
 use super::schema_change::{self, OnSchemaChange};
 use super::watermark::{self, WatermarkColumn};
-use super::{Postgres, SqlOrigin, statement_error};
+use super::{Postgres, SqlOrigin, short_hash, statement_error};
 use crate::compile::node::{Relation, quote_identifier};
 use crate::compile::relation_settings::RelationSettings;
 use crate::error::{Error, ErrorKind, Result};
@@ -254,13 +254,12 @@ fn suffixed(relation: &Relation, suffix: &str) -> Relation {
     if relation.identifier.len() + suffix.len() <= 63 {
         return relation.with_identifier(format!("{}{suffix}", relation.identifier));
     }
-    use md5::Digest;
-    let hash = format!("{:x}", md5::Md5::digest(relation.identifier.as_bytes()));
+    let hash = short_hash(&relation.identifier, 8);
     let mut base = relation.identifier.clone();
     while base.len() + 9 + suffix.len() > 63 {
         base.pop();
     }
-    relation.with_identifier(format!("{base}_{}{suffix}", &hash[..8]))
+    relation.with_identifier(format!("{base}_{hash}{suffix}"))
 }
 
 impl Postgres {

@@ -365,6 +365,15 @@ fn line_column(text: &str, character: usize) -> (usize, usize) {
     (line, column)
 }
 
+/// The first `length` hex digits of `text`'s md5: a short, stable tag for names that must fit
+/// PostgreSQL's 63-byte identifiers or carry a temporary marker.
+pub(super) fn short_hash(text: &str, length: usize) -> String {
+    use md5::Digest;
+    let mut hash = format!("{:x}", md5::Md5::digest(text.as_bytes()));
+    hash.truncate(length);
+    hash
+}
+
 /// Quote a string literal for PostgreSQL.
 pub fn quote_literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))

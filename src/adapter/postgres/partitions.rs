@@ -9,7 +9,7 @@
 use sqlx::{PgConnection, Row};
 
 use super::materialize::{BuildOutcome, run};
-use super::{SqlOrigin, statement_error};
+use super::{SqlOrigin, short_hash, statement_error};
 use crate::compile::node::{Relation, quote_identifier};
 use crate::compile::relation_settings::PartitionSpec;
 use crate::error::{Error, ErrorKind, Result};
@@ -41,7 +41,7 @@ pub async fn create_partitioned(
     );
     run(connection, &declare, None, 0, outcome).await?;
     let key = partition_key(connection, STAGED_ROWS, spec).await?;
-    let name = |label: &str| format!("{NEW_PREFIX}{}_{label}", short_hash(&relation.render()));
+    let name = |label: &str| format!("{NEW_PREFIX}{}_{label}", short_hash(&relation.render(), 10));
     add_partitions(connection, new_table, STAGED_ROWS, spec, key, &name, outcome).await?;
     let insert = format!("insert into {} select * from {STAGED_ROWS}", new_table.render());
     run(connection, &insert, None, 0, outcome).await?;
@@ -55,7 +55,7 @@ pub async fn rename_new_partitions(
     relation: &Relation,
     outcome: &mut BuildOutcome,
 ) -> Result<()> {
-    let prefix = format!("{NEW_PREFIX}{}_", short_hash(&relation.render()));
+    let prefix = format!("{NEW_PREFIX}{}_", short_hash(&relation.render(), 10));
     let query = "select c.relname::text from pg_inherits i join pg_class c on c.oid = i.inhrelid
          where i.inhparent = to_regclass($1) and c.relname like $2 || '%'";
     let names: Vec<String> = sqlx::query_scalar(query)
@@ -242,11 +242,6 @@ fn partition_name(relation: &Relation, label: &str) -> String {
         base.pop();
     }
     format!("{base}_{label}")
-}
-
-fn short_hash(text: &str) -> String {
-    use md5::Digest;
-    format!("{:x}", md5::Md5::digest(text.as_bytes()))[..10].to_string()
 }
 
 #[cfg(test)]

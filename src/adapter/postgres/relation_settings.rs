@@ -1,16 +1,17 @@
 //! Applying a relation's grants, indexes and row security policies (`RelationSettings`) in the
 //! transaction that puts the relation in place, so readers never see it without them. A table
 //! that is rebuilt gets its indexes under temporary names on the new table before the swap (the
-//! long part, off the swap's locks) and renamed in the swap. The config owns the relation's
-//! grants (those it does not name are revoked, as dbt does when a relation is kept) and its
-//! policies; indexes are only ever added. A model's DBML primary key is built on the new table
+//! long part, off the swap's locks) and renamed in the swap. A `grants` config owns the
+//! relation's grants (those it does not name are revoked, as dbt does when a relation is kept;
+//! without one they are left alone, also as dbt) and the config owns its policies; indexes are
+//! only ever added. A model's DBML primary key is built on the new table
 //! under a temporary name and renamed in the swap, its foreign keys are built with it; a kept
 //! table gets those it lacks. It must not decide what to build.
 
 use sqlx::{PgConnection, Row};
 
 use super::materialize::{BuildOutcome, run};
-use super::statement_error;
+use super::{short_hash, statement_error};
 use crate::compile::node::{Relation, quote_identifier};
 use crate::compile::relation_settings::{ForeignKeySpec, IndexSpec, RelationSettings, RowPolicy};
 use crate::error::Result;
@@ -37,7 +38,7 @@ pub fn index_name(relation: &Relation, index: &IndexSpec) -> String {
     if name.len() <= MAX_IDENTIFIER {
         return name;
     }
-    let hash = short_hash(&name);
+    let hash = short_hash(&name, 12);
     let mut base = name;
     while base.len() + hash.len() + 1 > MAX_IDENTIFIER {
         base.pop();
@@ -49,13 +50,11 @@ pub fn index_name(relation: &Relation, index: &IndexSpec) -> String {
 fn temporary_index_name(relation: &Relation, index: &IndexSpec) -> String {
     format!(
         "tmk_new_{}",
-        short_hash(&format!("{}.{}", relation.schema, index_name(relation, index)))
+        short_hash(
+            &format!("{}.{}", relation.schema, index_name(relation, index)),
+            12
+        )
     )
-}
-
-fn short_hash(text: &str) -> String {
-    use md5::Digest;
-    format!("{:x}", md5::Md5::digest(text.as_bytes()))[..12].to_string()
 }
 
 fn create_index(table: &Relation, name: &str, index: &IndexSpec, if_not_exists: bool) -> String {
@@ -122,7 +121,7 @@ fn key_name(relation: &Relation) -> String {
 fn temporary_key_name(relation: &Relation) -> String {
     format!(
         "tmk_new_{}",
-        short_hash(&format!("{}.{}", relation.schema, key_name(relation)))
+        short_hash(&format!("{}.{}", relation.schema, key_name(relation)), 12)
     )
 }
 
@@ -229,7 +228,11 @@ pub async fn apply(
         run(connection, &statement, None, 0, outcome).await?;
     }
     apply_keys(connection, relation, settings, swapped_in, outcome).await?;
-    apply_grants(connection, relation, settings, outcome).await?;
+    apply_grants(connection, relation, settings, swapped_in, outcome).await?;
+    // A table just swapped in is new: it has no policies to drop.
+    if swapped_in && settings.policies.is_empty() {
+        return Ok(());
+    }
     apply_policies(connection, relation, &settings.policies, outcome).await
 }
 
@@ -255,9 +258,19 @@ async fn apply_grants(
     connection: &mut PgConnection,
     relation: &Relation,
     settings: &RelationSettings,
+    swapped_in: bool,
     outcome: &mut BuildOutcome,
 ) -> Result<()> {
-    let held = current_grants(connection, relation).await?;
+    // As dbt: without a `grants` config the relation's grants are left alone; a relation just
+    // swapped in is new and holds none.
+    if settings.grants.is_empty() {
+        return Ok(());
+    }
+    let held = if swapped_in {
+        Vec::new()
+    } else {
+        current_grants(connection, relation).await?
+    };
     let wanted = |privilege: &str, grantee: &str| {
         settings.grants.iter().any(|grant| {
             (grant.privilege == privilege || grant.privilege == "all")
