@@ -91,6 +91,23 @@ fn batched_tests_report_what_each_reports_alone() {
         "{scanned}"
     );
     assert_eq!(together.len(), 6);
+    // Each batched test reports the time of the scan that answered it, not its wait for it.
+    let results: serde_json::Value =
+        serde_json::from_str(&project.read("target/run_results.json")).expect("run_results.json");
+    let mut batched_times: Vec<f64> = results["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|result| {
+            result["unique_id"]
+                .as_str()
+                .is_some_and(|id| !id.contains(".unique_"))
+        })
+        .filter_map(|result| result["execution_time"].as_f64())
+        .collect();
+    batched_times.dedup();
+    assert_eq!(batched_times.len(), 1, "{batched_times:?}");
+    assert!(batched_times[0] > 0.0, "{batched_times:?}");
     let mut alone = BTreeMap::new();
     for unique_id in together.keys() {
         let name = unique_id.split('.').nth(2).unwrap_or_default().to_string();

@@ -129,6 +129,9 @@ pub async fn run_step(
             result.failures = done.failures;
             result.statements = done.statements;
             result.freshness = done.freshness;
+            if let Some(seconds) = done.answered_in {
+                result.execution_time = seconds;
+            }
         }
         Err(error) => {
             let error = match &retried {
@@ -163,7 +166,10 @@ async fn run_action(
         StepAction::Seed => load_seed(manifest, postgres, node, step.full_refresh).await,
         StepAction::Test => match step.batch {
             Some(slot) => match context.batches.outcome(postgres, slot).await {
-                Some(outcome) => Ok(test_done(node, outcome)),
+                Some((outcome, seconds)) => Ok(Done {
+                    answered_in: Some(seconds),
+                    ..test_done(node, outcome)
+                }),
                 None => run_test(manifest, postgres, node, sql, environment).await,
             },
             None => run_test(manifest, postgres, node, sql, environment).await,
@@ -175,6 +181,9 @@ async fn run_action(
 }
 
 struct Done {
+    /// When another step's statement answered this one (a test batch's scan), its seconds: the
+    /// step reports them as its own time, not its wait for the answer.
+    answered_in: Option<f64>,
     status: Status,
     message: String,
     rows_affected: Option<u64>,
@@ -315,6 +324,7 @@ async fn extract_source(postgres: &Postgres, node: &Node) -> Result<Done> {
         LoadMode::Incremental => "upserted",
     };
     Ok(Done {
+        answered_in: None,
         status: Status::Success,
         message: format!("EXTRACT {} ({how})", outcome.rows),
         rows_affected: Some(outcome.rows),
@@ -343,6 +353,7 @@ async fn check_freshness(postgres: &Postgres, node: &Node) -> Result<Done> {
         None => "no rows".to_string(),
     };
     Ok(Done {
+        answered_in: None,
         status,
         message: format!("{word}: {age}; {}", spec.criteria()),
         rows_affected: None,
@@ -396,6 +407,7 @@ async fn run_snapshot(
     let outcome = postgres.run_snapshot(&request, spec).await?;
     let verb = if request.known_absent { "SELECT" } else { "INSERT" };
     Ok(Done {
+        answered_in: None,
         status: Status::Success,
         message: format!("{verb} {}", outcome.rows_affected.unwrap_or(0)),
         rows_affected: outcome.rows_affected,
@@ -567,6 +579,7 @@ fn done(outcome: BuildOutcome, verb: &str) -> Done {
         )
     };
     Done {
+        answered_in: None,
         status: Status::Success,
         message,
         rows_affected: outcome.rows_affected,
@@ -677,6 +690,7 @@ async fn load_seed(
         .load_seed(&relation, &table, full_refresh, &settings)
         .await?;
     Ok(Done {
+        answered_in: None,
         status: Status::Success,
         message: format!("INSERT {}", table.row_count),
         rows_affected: outcome.rows_affected,
@@ -784,6 +798,7 @@ fn test_done(node: &Node, outcome: TestOutcome) -> Done {
         ),
     };
     Done {
+        answered_in: None,
         status,
         message,
         rows_affected: None,

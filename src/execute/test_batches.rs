@@ -3,6 +3,8 @@
 //! query fails, each test runs its own query instead, so each reports its own result or
 //! error exactly as if it had run alone. It must not write SQL.
 
+use std::time::Instant;
+
 use tokio::sync::OnceCell;
 
 use crate::adapter::postgres::{Postgres, TestOutcome};
@@ -12,7 +14,7 @@ use crate::plan::BatchSlot;
 /// The batches of a plan and, once asked, their outcomes.
 pub struct BatchAnswers {
     batches: Vec<TestBatch>,
-    answers: Vec<OnceCell<Option<Vec<TestOutcome>>>>,
+    answers: Vec<OnceCell<Option<Answer>>>,
 }
 
 impl BatchAnswers {
@@ -22,13 +24,27 @@ impl BatchAnswers {
         BatchAnswers { batches, answers }
     }
 
-    /// The outcome of the test at `slot`, from its batch's query (sent once); None when the
-    /// batch query failed and the test must run alone.
-    pub async fn outcome(&self, postgres: &Postgres, slot: BatchSlot) -> Option<TestOutcome> {
+    /// The outcome of the test at `slot`, from its batch's query (sent once), and the seconds
+    /// that query took; None when the batch query failed and the test must run alone.
+    pub async fn outcome(&self, postgres: &Postgres, slot: BatchSlot) -> Option<(TestOutcome, f64)> {
         let (batch, answer) = (self.batches.get(slot.batch)?, self.answers.get(slot.batch)?);
-        let outcomes = answer
-            .get_or_init(|| async { postgres.run_test_batch(batch).await.ok() })
-            .await;
-        outcomes.as_ref()?.get(slot.position).cloned()
+        let answer = answer
+            .get_or_init(|| async {
+                let clock = Instant::now();
+                let outcomes = postgres.run_test_batch(batch).await.ok()?;
+                Some(Answer {
+                    outcomes,
+                    seconds: clock.elapsed().as_secs_f64(),
+                })
+            })
+            .await
+            .as_ref()?;
+        Some((answer.outcomes.get(slot.position)?.clone(), answer.seconds))
     }
+}
+
+/// A batch query's outcomes, in batch order, and how long it took.
+struct Answer {
+    outcomes: Vec<TestOutcome>,
+    seconds: f64,
 }
