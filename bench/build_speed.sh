@@ -6,18 +6,13 @@
 #   bench/build_speed.sh [TMK_BINARY]   (PostgreSQL at BENCH_PGHOST:BENCH_PGPORT, default 127.0.0.1:5432)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tmk=$(realpath "${1:-target/release/tmk}")
-[ -x "$tmk" ] || cargo build --release --locked
+source bench/lib.sh
+tmk=$(tmk_binary "${1:-}")
 runs=${RUNS:-3}
 models=${MODELS:-1000}
 export BENCH_SCHEMA=${BENCH_SCHEMA:-bench_build_$$}
-host=${BENCH_PGHOST:-127.0.0.1}; port=${BENCH_PGPORT:-5432}; user=${BENCH_PGUSER:-root}; db=${BENCH_PGDATABASE:-postgres}
-psql_run() { psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$user" -d "$db" "$@"; }
-work=$(mktemp -d)
 trap 'psql_run -c "drop schema if exists $BENCH_SCHEMA cascade" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 python3 bench/gen_project.py "$models" "$work/p" >/dev/null
-now() { date +%s.%N; }
-best() { awk 'NR==1 || $1 < m {m=$1} END {printf "%.3f", m}'; }
 
 : > "$work/tmk_times"
 for _ in $(seq "$runs"); do

@@ -8,10 +8,9 @@
 # Prints seconds and peak memory.   bench/compile_speed.sh [TMK_BINARY]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tmk=${1:-target/release/tmk}
-[ -x "$tmk" ] || cargo build --release --locked
+source bench/lib.sh
+tmk=$(tmk_binary "${1:-}")
 runs=${RUNS:-3}
-work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 timed() { # prints "seconds kilobytes"
   /usr/bin/time -f '%e %M' -o "$work/time" "$tmk" compile --project-dir "$1" --profiles-dir "$1" >/dev/null

@@ -7,12 +7,11 @@
 #   bench/docs_speed.sh [TMK_BINARY]      (needs chromium and chromium-driver: scripts/setup)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tmk=${1:-target/release/tmk}
-[ -x "$tmk" ] || cargo build --release --locked
+source bench/lib.sh
+tmk=$(tmk_binary "${1:-}")
 command -v chromedriver >/dev/null || { echo "chromedriver not found: run scripts/setup" >&2; exit 1; }
 runs=${RUNS:-3}
 models=${MODELS:-5000}
-work=$(mktemp -d)
 driver_pid=
 trap '[ -n "$driver_pid" ] && kill "$driver_pid" 2>/dev/null; rm -rf "$work"' EXIT
 project="$work/p$models"

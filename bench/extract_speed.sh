@@ -20,21 +20,16 @@
 #   BENCH_PGHOST:BENCH_PGPORT, default 127.0.0.1:5432; about 2 GB of disk at scale 1000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tmk=$(realpath "${1:-target/release/tmk}")
-[ -x "$tmk" ] || cargo build --release --locked
+source bench/lib.sh
+tmk=$(tmk_binary "${1:-}")
 runs=${RUNS:-2}
 scales=${SCALES:-"100 1000"}
 prefix=bench_extract_
 schema=${BENCH_SCHEMA:-bench_extract_$$}
-host=${BENCH_PGHOST:-127.0.0.1}; port=${BENCH_PGPORT:-5432}; user=${BENCH_PGUSER:-root}; db=${BENCH_PGDATABASE:-postgres}
 mysql_url=mysql://root@127.0.0.1:3306
-psql_run() { PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$user" -d "$db" "$@"; }
 mysql_run() { mysql -uroot -h127.0.0.1 -P3306 "$@"; }
-work=$(mktemp -d)
 drop_mysql() { mysql_run -e "set foreign_key_checks = 0; drop database if exists ${prefix}auth; drop database if exists ${prefix}catalog; drop database if exists ${prefix}orders; drop database if exists ${prefix}payments;"; }
 trap 'psql_run -c "drop schema if exists ${schema}_stg cascade; drop schema if exists ${schema}_floor cascade; delete from tmk_meta.load_watermarks where relation like '"'"'%${schema}_stg%'"'"'" >/dev/null 2>&1 || true; drop_mysql >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-now() { date +%s.%N; }
-best() { awk 'NR==1 || $1 < m {m=$1} END {printf "%.2f", m}'; }
 
 tables="auth.roles auth.users catalog.categories catalog.products orders.regions orders.customers orders.employees orders.orders orders.order_items payments.payments"
 mkdir -p "$work/p/models"
@@ -100,7 +95,7 @@ for scale in $scales; do
     floor_copy >> "$work/floor_times"
   done
   loaded=$(psql_run -At -c "select sum(n) from (select count(*) n from ${schema}_stg.orders union all select count(*) from ${schema}_stg.order_items union all select count(*) from ${schema}_stg.payments) x")
-  tmk_best=$(best < "$work/tmk_times"); floor_best=$(best < "$work/floor_times")
+  tmk_best=$(best 2 < "$work/tmk_times"); floor_best=$(best 2 < "$work/floor_times")
   peak=$(sort -n "$work/rss" | tail -1)
   "$tmk" generate --scale "$scale" --into "$mysql_url" --prefix "$prefix" --changes > /dev/null
   read -r incremental incremental_rss < <(tmk_extract)

@@ -20,18 +20,13 @@
 #   127.0.0.1:5432; ROWS=10000000 CHANGED=1000000 RUNS=3; about 3 GB of disk in its own schema)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tmk=$(realpath "${1:-target/release/tmk}")
-[ -x "$tmk" ] || cargo build --release --locked
+source bench/lib.sh
+tmk=$(tmk_binary "${1:-}")
 runs=${RUNS:-3}
 rows=${ROWS:-10000000}
 changed=${CHANGED:-1000000}
 schema=${BENCH_SCHEMA:-bench_merge_$$}
-host=${BENCH_PGHOST:-127.0.0.1}; port=${BENCH_PGPORT:-5432}; user=${BENCH_PGUSER:-root}; db=${BENCH_PGDATABASE:-postgres}
-psql_run() { psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$user" -d "$db" "$@"; }
-work=$(mktemp -d)
 trap 'psql_run -c "drop schema if exists $schema cascade" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-now() { date +%s.%N; }
-best() { awk 'NR==1 || $1 < m {m=$1} END {printf "%.2f", m}'; }
 
 mkdir -p "$work/p/models"
 printf 'name: bench_merge\nprofile: bench\nconfig-version: 2\n' > "$work/p/dbt_project.yml"
@@ -116,7 +111,7 @@ done
   echo "tmk and the hand-written MERGE left different tables: $tmk_fingerprint vs $floor_fingerprint" >&2; exit 1; }
 [ "${tmk_fingerprint%%|*}" = "$rows" ] || { echo "expected $rows rows: $tmk_fingerprint" >&2; exit 1; }
 
-tmk_s=$(best < "$work/tmk_times"); floor_s=$(best < "$work/floor_times")
+tmk_s=$(best 2 < "$work/tmk_times"); floor_s=$(best 2 < "$work/floor_times")
 echo "merge of $changed changed rows into $rows rows, best of $runs"
 echo "tmk run (incremental merge):   ${tmk_s} s   (all: $(paste -sd' ' "$work/tmk_times"))"
 echo "hand-written MERGE in psql:    ${floor_s} s   (all: $(paste -sd' ' "$work/floor_times"))"

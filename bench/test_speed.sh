@@ -9,17 +9,12 @@
 #   bench/test_speed.sh [TMK_BINARY]   (PostgreSQL at BENCH_PGHOST:BENCH_PGPORT, default 127.0.0.1:5432)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tmk=$(realpath "${1:-target/release/tmk}")
-[ -x "$tmk" ] || cargo build --release --locked
+source bench/lib.sh
+tmk=$(tmk_binary "${1:-}")
 runs=${RUNS:-3}
 rows=${ROWS:-10000000}
 schema=${BENCH_SCHEMA:-bench_tests_$$}
-host=${BENCH_PGHOST:-127.0.0.1}; port=${BENCH_PGPORT:-5432}; user=${BENCH_PGUSER:-root}; db=${BENCH_PGDATABASE:-postgres}
-psql_run() { psql -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$user" -d "$db" "$@"; }
-work=$(mktemp -d)
 trap 'psql_run -c "drop schema if exists $schema cascade" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-now() { date +%s.%N; }
-best() { awk 'NR==1 || $1 < m {m=$1} END {printf "%.3f", m}'; }
 
 mkdir -p "$work/p/models"
 cat > "$work/p/dbt_project.yml" <<EOF

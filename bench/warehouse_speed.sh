@@ -16,15 +16,14 @@
 #   127.0.0.1:5432; SCALE=1000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tmk=$(realpath "${1:-target/release/tmk}")
-[ -x "$tmk" ] || cargo build --release --locked
+source bench/lib.sh
+tmk=$(tmk_binary "${1:-}")
 scale=${SCALE:-1000}
-host=${BENCH_PGHOST:-127.0.0.1}; port=${BENCH_PGPORT:-5432}; user=${BENCH_PGUSER:-root}
 db=bench_warehouse_$$
-psql_run() { psql -X -q -At -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$user" "$@"; }
-work=$(mktemp -d)
-trap 'psql_run -d postgres -c "drop database if exists $db with (force)" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-psql_run -d postgres -c "create database $db"
+# Unaligned rows from the database each call names (the bench database is created and dropped here).
+psql_rows() { psql -X -q -At -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$user" "$@"; }
+trap 'psql_rows -d postgres -c "drop database if exists $db with (force)" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+psql_rows -d postgres -c "create database $db"
 mkdir -p "$work/p"
 cp -r tmk_project.yml models project snapshots "$work/p/"
 cat > "$work/p/profiles.yml" <<YAML
@@ -33,7 +32,6 @@ techmarket:
   outputs:
     dev: {type: postgres, host: '$host', port: $port, user: '$user', password: '', dbname: '$db', schema: public, threads: 4}
 YAML
-now() { date +%s.%N; }
 timed() {
   local label=$1; shift
   local start end
@@ -53,8 +51,8 @@ PY
 }
 echo "TechMarket warehouse, scale $scale, database $db"
 timed generate generate --scale "$scale" --into target
-echo "orders: $(psql_run -d "$db" -c 'select count(*) from orders.orders'), order items: $(psql_run -d "$db" -c 'select count(*) from orders.order_items')"
+echo "orders: $(psql_rows -d "$db" -c 'select count(*) from orders.orders'), order items: $(psql_rows -d "$db" -c 'select count(*) from orders.order_items')"
 timed "full build" build
 timed changes generate --scale "$scale" --into target --changes
 timed incremental build
-echo "fact_sales rows: $(psql_run -d "$db" -c 'select count(*) from dwh.fact_sales')"
+echo "fact_sales rows: $(psql_rows -d "$db" -c 'select count(*) from dwh.fact_sales')"
