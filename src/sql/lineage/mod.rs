@@ -1,7 +1,8 @@
 //! Column-level lineage of compiled SELECTs: for each output column, the upstream columns
 //! (of models, sources, seeds, snapshots) it is computed from, through CTEs, subqueries, joins,
 //! aliases, aggregates, window functions, CASE and set operations; `*` and `t.*` expanded from
-//! the columns known for upstream nodes. What the text cannot tell is marked unresolved, never
+//! the columns known for upstream nodes (a column joined on with USING or NATURAL once, as
+//! PostgreSQL returns it: `join`). What the text cannot tell is marked unresolved, never
 //! guessed. While it reads a query it also finds relations that are not the project's (named
 //! in SQL instead of through ref()/source()) and columns an upstream node does not have.
 //! Pure: the caller says which relation is which node and which columns a node has (from its
@@ -10,6 +11,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::ControlFlow;
+
+mod join;
 
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{
@@ -227,9 +230,13 @@ impl Shape {
         self.columns.iter().find(|column| column.name == name)
     }
 
-    /// Add another shape's columns (a `*` over it).
-    fn extend(&mut self, other: &Shape) {
-        self.columns.extend(other.columns.iter().cloned());
+    /// Add another shape's columns but `hidden` ones (a `*` over it).
+    fn extend(&mut self, other: &Shape, hidden: &BTreeSet<String>) {
+        let shown = other
+            .columns
+            .iter()
+            .filter(|column| !hidden.contains(&column.name));
+        self.columns.extend(shown.cloned());
         self.absorb(other.complete, other.star_of.clone());
     }
 
@@ -250,11 +257,52 @@ impl Shape {
 /// A relation in a FROM clause.
 #[derive(Debug)]
 struct Source {
-    /// The name it is referred to by (its alias, or its name's last part).
+    /// The name it is referred to by (its alias, or its name's last part); empty for the
+    /// columns a `JOIN ... USING`/`NATURAL JOIN` merges, which no qualifier reaches.
     alias: String,
     /// The project node it is, when it is one.
     node: Option<String>,
     shape: Shape,
+    /// Its columns merged into one by `USING`/`NATURAL`: reached only through its alias, and
+    /// left out of `*`.
+    hidden: BTreeSet<String>,
+}
+
+impl Source {
+    fn new(alias: String, node: Option<String>, shape: Shape) -> Source {
+        Source {
+            alias,
+            node,
+            shape,
+            hidden: BTreeSet::new(),
+        }
+    }
+
+    /// Its column `name`: any of its columns through its alias (`qualified`), else only those
+    /// not merged away.
+    fn column(&self, name: &str, qualified: bool) -> Option<&Column> {
+        if !qualified && self.hidden.contains(name) {
+            return None;
+        }
+        self.shape.find(name)
+    }
+
+    /// Whether it may have column `name` among the columns that are not known.
+    fn may_have(&self, name: &str, qualified: bool) -> bool {
+        !self.shape.complete && self.shape.find(name).is_none() && (qualified || !self.hidden.contains(name))
+    }
+}
+
+/// What looking a column up in some relations found.
+enum Lookup<'s> {
+    /// No relation to look in.
+    Nowhere,
+    /// The one column of that name.
+    Found(Column),
+    /// Every relation's columns are known and none has it: the relation, when there was one.
+    Absent(Option<&'s Source>),
+    /// Ambiguous, or perhaps among a relation's unknown columns.
+    Unknown,
 }
 
 /// The CTEs visible at a point, innermost last.
@@ -393,13 +441,13 @@ impl Analyser<'_> {
                 }
                 SelectItem::Wildcard(_) => {
                     for source in &sources {
-                        shape.extend(&source.shape);
+                        shape.extend(&source.shape, &source.hidden);
                     }
                 }
                 SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
                     let alias = name_parts(name).pop().unwrap_or_default();
                     match sources.iter().find(|source| source.alias == alias) {
-                        Some(source) => shape.extend(&source.shape),
+                        Some(source) => shape.extend(&source.shape, &BTreeSet::new()),
                         None => shape.absorb(false, None),
                     }
                 }
@@ -469,9 +517,12 @@ impl Analyser<'_> {
         outer: &[&[Source]],
         sources: &mut Vec<Source>,
     ) {
+        let start = sources.len();
         self.table_factor(&table.relation, env, outer, sources);
         for join in &table.joins {
+            let right = sources.len();
             self.table_factor(&join.relation, env, outer, sources);
+            self.merge_join_columns(&join.join_operator, sources, start, right);
         }
     }
 
@@ -499,11 +550,8 @@ impl Analyser<'_> {
                     Some(alias) => rename(shape, alias),
                     None => shape,
                 };
-                sources.push(Source {
-                    alias: alias.as_ref().map_or(default_alias, |alias| fold(&alias.name)),
-                    node,
-                    shape,
-                });
+                let alias = alias.as_ref().map_or(default_alias, |alias| fold(&alias.name));
+                sources.push(Source::new(alias, node, shape));
             }
             TableFactor::Table {
                 args: Some(args),
@@ -533,15 +581,12 @@ impl Analyser<'_> {
                         transform: Transform::Expression,
                     })
                     .collect();
-                sources.push(Source {
-                    alias: fold(&alias.name),
-                    node: None,
-                    shape: Shape {
-                        columns,
-                        complete: !alias.columns.is_empty(),
-                        star_of: None,
-                    },
-                });
+                let shape = Shape {
+                    columns,
+                    complete: !alias.columns.is_empty(),
+                    star_of: None,
+                };
+                sources.push(Source::new(fold(&alias.name), None, shape));
             }
             TableFactor::Derived { subquery, alias, .. } => {
                 let mut scopes: Vec<&[Source]> = outer.to_vec();
@@ -551,11 +596,7 @@ impl Analyser<'_> {
                     Some(alias) => (fold(&alias.name), rename(shape, alias)),
                     None => (String::new(), shape),
                 };
-                sources.push(Source {
-                    alias,
-                    node: None,
-                    shape,
-                });
+                sources.push(Source::new(alias, None, shape));
             }
             TableFactor::NestedJoin { table_with_joins, .. } => {
                 self.table_with_joins(table_with_joins, env, outer, sources);
@@ -566,11 +607,11 @@ impl Analyser<'_> {
             other => {
                 // Table functions, UNNEST, JSON_TABLE...: columns unknown.
                 let alias = table_factor_alias(other);
-                sources.push(Source {
-                    alias: alias.map(|alias| fold(&alias.name)).unwrap_or_default(),
-                    node: None,
-                    shape: alias.map_or_else(Shape::default, |alias| rename(Shape::default(), alias)),
-                });
+                sources.push(Source::new(
+                    alias.map(|alias| fold(&alias.name)).unwrap_or_default(),
+                    None,
+                    alias.map_or_else(Shape::default, |alias| rename(Shape::default(), alias)),
+                ));
             }
         }
     }
@@ -624,62 +665,77 @@ impl Analyser<'_> {
         let mut missing: Option<&Source> = None;
         let scopes = std::iter::once(sources).chain(outer.iter().rev().copied());
         for scope in scopes {
-            let candidates: Vec<&Source> = match &qualifier {
-                Some(alias) => scope.iter().filter(|source| &source.alias == alias).collect(),
-                None => scope.iter().collect(),
-            };
-            if candidates.is_empty() {
-                continue;
-            }
-            let found: Vec<&Column> = candidates
-                .iter()
-                .filter_map(|source| source.shape.find(&column))
-                .collect();
-            let unknown: Vec<&Source> = candidates
-                .iter()
-                .copied()
-                .filter(|source| !source.shape.complete && source.shape.find(&column).is_none())
-                .collect();
-            match (found.as_slice(), unknown.as_slice()) {
-                ([one], []) => return Some((*one).clone()),
-                ([], []) => {}
-                // The only relation it can come from, whose columns are not all known.
-                ([], [source]) => {
-                    return source.shape.star_of.as_ref().map(|node| Column {
-                        name: column.clone(),
-                        upstream: BTreeSet::from([ColumnRef {
-                            node: node.clone(),
-                            column: column.clone(),
-                        }]),
-                        resolved: true,
-                        transform: Transform::Identity,
-                    });
+            match lookup(scope, qualifier.as_deref(), &column) {
+                Lookup::Nowhere => {}
+                Lookup::Found(found) => return Some(found),
+                Lookup::Unknown => return None,
+                Lookup::Absent(source) => {
+                    missing = missing.or(source);
+                    if qualifier.is_some() {
+                        break;
+                    }
                 }
-                // Ambiguous, or perhaps in a relation whose columns are not known.
-                _ => return None,
-            }
-            // Every candidate's columns are known and none has it.
-            if missing.is_none() && candidates.len() == 1 {
-                missing = Some(candidates[0]);
-            }
-            if qualifier.is_some() {
-                break;
             }
         }
+        self.missing_column(missing, column_ident);
+        None
+    }
+
+    /// A finding when `source`, a project node whose columns are all known, lacks `column`.
+    fn missing_column(&mut self, source: Option<&Source>, column: &Ident) {
         if let Some(Source {
             node: Some(node),
             shape,
             ..
-        }) = missing
+        }) = source
         {
             self.findings.push(Finding::UnknownColumn {
                 node: node.clone(),
-                column: column_ident.value.clone(),
+                column: column.value.clone(),
                 known: shape.columns.iter().map(|known| known.name.clone()).collect(),
-                at: position(column_ident),
+                at: position(column),
             });
         }
-        None
+    }
+}
+
+/// Column `column` in the relations of one scope (those named `qualifier`, when given).
+fn lookup<'s>(scope: &'s [Source], qualifier: Option<&str>, column: &str) -> Lookup<'s> {
+    let qualified = qualifier.is_some();
+    let candidates: Vec<&Source> = scope
+        .iter()
+        .filter(|source| qualifier.is_none_or(|alias| source.alias == alias))
+        .collect();
+    if candidates.is_empty() {
+        return Lookup::Nowhere;
+    }
+    let found: Vec<&Column> = candidates
+        .iter()
+        .filter_map(|source| source.column(column, qualified))
+        .collect();
+    let unknown: Vec<&Source> = candidates
+        .iter()
+        .copied()
+        .filter(|source| source.may_have(column, qualified))
+        .collect();
+    match (found.as_slice(), unknown.as_slice()) {
+        ([one], []) => Lookup::Found((*one).clone()),
+        ([], []) => Lookup::Absent((candidates.len() == 1).then(|| candidates[0])),
+        // The only relation it can come from, whose columns are not all known.
+        ([], [source]) => match &source.shape.star_of {
+            Some(node) => Lookup::Found(Column {
+                name: column.to_string(),
+                upstream: BTreeSet::from([ColumnRef {
+                    node: node.clone(),
+                    column: column.to_string(),
+                }]),
+                resolved: true,
+                transform: Transform::Identity,
+            }),
+            None => Lookup::Unknown,
+        },
+        // Ambiguous, or perhaps in a relation whose columns are not known.
+        _ => Lookup::Unknown,
     }
 }
 
