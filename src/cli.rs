@@ -32,9 +32,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Seed, run and test the selected nodes in DAG order; a failing test skips what depends on it.
-    Build(RunArgs),
+    Build(BuildArgs),
     /// Build the selected models.
-    Run(RunArgs),
+    Run(BuildArgs),
     /// Load the selected seeds (CSV files) with COPY.
     Seed(RunArgs),
     /// Run the selected data tests.
@@ -240,6 +240,27 @@ pub struct RunArgs {
     pub event_time_end: Option<chrono::NaiveDateTime>,
 }
 
+/// Options of build and run: those of every run, and the checks of the compiled SQL.
+#[derive(Debug, Args, Clone)]
+pub struct BuildArgs {
+    /// Everything a run takes.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// What to make of problems in the compiled SQL (with `--strict`, nothing runs).
+    #[command(flatten)]
+    pub checks: SqlChecksArgs,
+}
+
+/// Whether problems found in the compiled SQL stop the command.
+#[derive(Debug, Args, Clone)]
+pub struct SqlChecksArgs {
+    /// Problems found in the compiled SQL (SQL sqlparser cannot read, a relation named
+    /// instead of ref()/source(), a column an upstream model does not return) are errors
+    /// (exit code 2; build and run then run nothing).
+    #[arg(long)]
+    pub strict: bool,
+}
+
 /// Parse `--event-time-start/--event-time-end`.
 fn event_time(text: &str) -> Result<chrono::NaiveDateTime, String> {
     crate::compile::microbatch::parse_time(text)
@@ -281,10 +302,9 @@ pub struct CompileArgs {
     /// Selection.
     #[command(flatten)]
     pub selection: SelectionArgs,
-    /// Problems found in the compiled SQL (SQL sqlparser cannot read, a relation named
-    /// instead of ref()/source(), a column an upstream model does not return) are errors.
-    #[arg(long)]
-    pub strict: bool,
+    /// What to make of problems in the compiled SQL.
+    #[command(flatten)]
+    pub checks: SqlChecksArgs,
 }
 
 /// Options of show.

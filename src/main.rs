@@ -25,15 +25,19 @@ fn main() {
     };
     let outcome = runtime.block_on(async {
         match &cli.command {
-            Command::Build(args) => commands::build::run(args, PlanKind::Build, &console).await,
-            Command::Run(args) => commands::build::run(args, PlanKind::Run, &console).await,
-            Command::Seed(args) => commands::build::run(args, PlanKind::Seed, &console).await,
-            Command::Test(args) => commands::build::run(args, PlanKind::Test, &console).await,
-            Command::Snapshot(args) => commands::build::run(args, PlanKind::Snapshot, &console).await,
+            Command::Build(args) => {
+                commands::build::run(&args.run, PlanKind::Build, args.checks.strict, &console).await
+            }
+            Command::Run(args) => {
+                commands::build::run(&args.run, PlanKind::Run, args.checks.strict, &console).await
+            }
+            Command::Seed(args) => commands::build::run(args, PlanKind::Seed, false, &console).await,
+            Command::Test(args) => commands::build::run(args, PlanKind::Test, false, &console).await,
+            Command::Snapshot(args) => commands::build::run(args, PlanKind::Snapshot, false, &console).await,
             Command::Source {
                 command: SourceCommand::Freshness(args),
-            } => commands::build::run(args, PlanKind::Freshness, &console).await,
-            Command::Extract(args) => commands::build::run(args, PlanKind::Extract, &console).await,
+            } => commands::build::run(args, PlanKind::Freshness, false, &console).await,
+            Command::Extract(args) => commands::build::run(args, PlanKind::Extract, false, &console).await,
             Command::Generate(args) => commands::generate::run(args, &console).await,
             Command::Compile(args) => commands::compile::run(args, &console).await,
             Command::Show(args) => commands::show::run(args, &console).await,

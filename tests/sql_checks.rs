@@ -1,7 +1,8 @@
 //! What tmk reads in the compiled SQL, end to end through the binary: a syntax error located in
 //! the model file (through the Jinja template), a column an upstream model does not return and
-//! a relation named instead of ref() reported as warnings (errors with `--strict`, exit 2), and
-//! `tmk docs --format dot|mermaid|json [--columns]` on a small project.
+//! a relation named instead of ref() reported as warnings (errors with `--strict`, exit 2) by
+//! `tmk compile` and the same by `tmk build`/`run` (where `--strict` stops the run before anything
+//! changes), and `tmk docs --format dot|mermaid|json [--columns]` on a small project.
 
 mod common;
 
@@ -40,6 +41,10 @@ const CARELESS: (&str, &str) = (
     "models/careless.sql",
     "select s.order_id, s.amount_usd\nfrom {{ ref('stg_orders') }} as s\njoin analytics.raw_customers c on c.id = s.customer_id\n",
 );
+
+/// A model naming the seed's table directly: PostgreSQL runs it once the seed is loaded (the
+/// target's search_path is its schema).
+const DIRECT: (&str, &str) = ("models/direct.sql", "select name from raw_customers\n");
 
 fn project(name: &str, extra: &[(&str, &str)]) -> TestProject {
     let mut files = SHOP.to_vec();
@@ -108,4 +113,55 @@ fn docs_writes_the_graph_in_each_format() {
             insta::assert_snapshot!(name, run.stdout);
         }
     }
+}
+
+/// The relations of the project's schema and the runs tmk recorded for it.
+fn database_state(project: &TestProject) -> String {
+    project.query(&format!(
+        "select coalesce(string_agg(relname || ' ' || relkind::text, ', ' order by relname), '') \
+         from pg_class where relnamespace = '{0}'::regnamespace; \
+         select count(*) || ' runs' from tmk_meta.runs where target_schema = '{0}'",
+        project.schema
+    ))
+}
+
+#[test]
+fn build_and_run_show_the_compile_warnings_and_strict_stops_them_before_anything_changes() {
+    let project = project("sql_build", &[DIRECT]);
+    let profile = format!(
+        "{}      search_path: {}\n",
+        project.profile("demo"),
+        project.schema
+    );
+    project.write("profiles.yml", &profile);
+    assert_ok(&project.tmk(&["seed"]));
+    let before = database_state(&project);
+    assert_eq!(before, "raw_customers r, raw_orders r\n1 runs");
+    let build = project.tmk(&["build", "--strict"]);
+    assert_exit(&build, 2);
+    assert!(
+        build
+            .stdout
+            .contains("Nothing ran: --strict makes the problem found in the compiled SQL an error."),
+        "{}",
+        build.stdout
+    );
+    insta::assert_snapshot!("build_strict", project.normalize(&build.stderr));
+    assert_eq!(database_state(&project), before);
+    let run = project.tmk(&["run", "--strict"]);
+    assert_exit(&run, 2);
+    assert_eq!(run.stderr, build.stderr);
+    assert_eq!(database_state(&project), before);
+    // Without --strict the run goes on, showing what `tmk compile` shows.
+    let compile = project.tmk(&["compile"]);
+    assert_ok(&compile);
+    assert!(
+        compile.stderr.contains("╭─[models/direct.sql:1:18]"),
+        "{}",
+        compile.stderr
+    );
+    let run = project.tmk(&["run"]);
+    assert_ok(&run);
+    assert_eq!(run.stderr, compile.stderr);
+    assert_eq!(project.rows("direct"), "Ann");
 }

@@ -1,11 +1,13 @@
 //! `tmk build`, `run`, `seed`, `snapshot` and `test`: one pipeline with different plans. Load
 //! and parse the project, select, connect, take the target's run lock (unless only tests run),
-//! start the run's audit trail, read which relations exist, compile the selected nodes, create
-//! the schemas, execute the plan, record how the run ended, write artifacts and the summary.
-//! Exit code 1 when a node errored or an error-severity test failed, 130 when Ctrl-C cancelled
-//! the run. It must not write SQL or print itself: database work goes through `adapter` and
+//! read which relations exist and their columns, compile the selected nodes and show the
+//! problems found in their SQL (with `--strict` they stop the run here, exit code 2, before
+//! anything changes), start the run's audit trail, create the schemas, execute the plan,
+//! record how the run ended, write artifacts and the summary. Exit code 1 when a node errored
+//! or an error-severity test failed, 130 when Ctrl-C cancelled the run. It must not write SQL or print itself: database work goes through `adapter` and
 //! `execute`, output through `console`.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,7 +16,7 @@ use serde_json::json;
 
 use super::run_audit::{self, AuditedReporter};
 use super::session::{self, Session};
-use crate::adapter::postgres::{Audit, JinjaPostgres, Postgres, RunStatus, WatermarkedModel};
+use crate::adapter::postgres::{Audit, JinjaPostgres, Postgres, RunLock, RunStatus, WatermarkedModel};
 use crate::artifacts;
 use crate::cli::RunArgs;
 use crate::compile::microbatch::EventTimeWindow;
@@ -28,8 +30,9 @@ use crate::plan::{Plan, PlanKind, StepAction};
 /// The exit code of a run cancelled by Ctrl-C (128 + SIGINT, as shells report it).
 pub const CANCELLED_EXIT_CODE: i32 = 130;
 
-/// Run `kind` with `args`; returns the exit code.
-pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i32> {
+/// Run `kind` with `args`; returns the exit code. `strict`: problems found in the compiled SQL
+/// stop the run before anything runs (exit code 2).
+pub async fn run(args: &RunArgs, kind: PlanKind, strict: bool, console: &Console) -> Result<i32> {
     let every_source;
     let args = if matches!(kind, PlanKind::Freshness | PlanKind::Extract) && args.selection.select.is_empty()
     {
@@ -82,9 +85,6 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         PlanKind::Freshness => "source freshness",
         PlanKind::Extract => "extract",
     };
-    // From here on Ctrl-C cancels the run (and the run is recorded) instead of ending tmk.
-    let (cancel, ctrl_c) = Cancel::on_ctrl_c(postgres.clone());
-    let audit = postgres.start_audit(&run_audit::run_record(command, &args.selection));
     let Session {
         manifest,
         target_dir,
@@ -92,6 +92,29 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         target,
         ..
     } = session;
+    // Compiled before the run is recorded or anything changes, so that `--strict` stops it first.
+    let compiled = match compile(manifest, &plan, args, &postgres).await {
+        Ok(compiled) => compiled,
+        Err(error) => {
+            close(run_lock, &postgres).await;
+            return Err(error);
+        }
+    };
+    super::compile::show_sql_problems(&compiled.manifest, console, strict);
+    let problems = compiled.manifest.sql.problems.len();
+    if strict && problems > 0 {
+        close(run_lock, &postgres).await;
+        let what = if problems == 1 {
+            "the problem found in the compiled SQL an error".to_string()
+        } else {
+            format!("the {problems} problems found in the compiled SQL errors")
+        };
+        console.info(&format!("Nothing ran: --strict makes {what}."));
+        return Ok(2);
+    }
+    // From here on Ctrl-C cancels the run (and the run is recorded) instead of ending tmk.
+    let (cancel, ctrl_c) = Cancel::on_ctrl_c(postgres.clone());
+    let audit = postgres.start_audit(&run_audit::run_record(command, &args.selection));
     let context = RunContext {
         plan: &plan,
         args,
@@ -103,8 +126,8 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         target_dir: &target_dir,
     };
     // Earlier test results for the DQ report are read while the run goes.
-    let history = super::dq::start_history(&postgres, &manifest, &plan);
-    let ran = context.run(manifest).await;
+    let history = super::dq::start_history(&postgres, &compiled.manifest, &plan);
+    let ran = context.run(compiled).await;
     drop(ctrl_c);
     let cancelled = cancel.is_cancelled();
     let status = match &ran {
@@ -119,10 +142,7 @@ pub async fn run(args: &RunArgs, kind: PlanKind, console: &Console) -> Result<i3
         }
         _ => None,
     };
-    if let Some(run_lock) = run_lock {
-        run_lock.release().await;
-    }
-    postgres.close().await;
+    close(run_lock, &postgres).await;
     if let Err(error) = recorded {
         console.warn(&error.detail("this run's audit trail in tmk_meta is incomplete"));
     }
@@ -206,62 +226,121 @@ struct Ran {
     compiled_written: tokio::task::JoinHandle<Result<()>>,
 }
 
+/// The planned nodes compiled, and what running them needs of the compile.
+struct Compiled {
+    manifest: Manifest,
+    environment: CompileEnvironment,
+    /// The schemas of what is built, and the audit schemas of tests that store failures.
+    schemas: Vec<String>,
+}
+
+/// Read what the compile pass needs from the database — which relations exist with their
+/// columns (one query over the project's schemas), the stored watermarks — and compile the
+/// planned nodes. Nothing is changed in the database but, when watermarks are read, the
+/// creation of tmk's own `tmk_meta` tables if they are missing.
+async fn compile(
+    mut manifest: Manifest,
+    plan: &Plan,
+    args: &RunArgs,
+    postgres: &Postgres,
+) -> Result<Compiled> {
+    let planned: Vec<usize> = plan.steps.iter().map(|step| step.node).collect();
+    // The schemas of what is built, and the audit schemas of tests that store failures (the
+    // only tests with a relation).
+    let mut schemas: Vec<String> = planned
+        .iter()
+        .filter(|&&index| {
+            let node = &manifest.nodes[index];
+            node.is_buildable() || node.resource_type == ResourceType::Test || node.extract.is_some()
+        })
+        .filter_map(|&index| {
+            manifest.nodes[index]
+                .relation
+                .as_ref()
+                .map(|relation| relation.schema.clone())
+        })
+        .collect();
+    schemas.sort();
+    schemas.dedup();
+    // Every node's schema: the columns of the relations the planned nodes read are known too.
+    let mut described: Vec<String> = manifest
+        .nodes
+        .iter()
+        .filter_map(|node| Some(node.relation.as_ref()?.schema.clone()))
+        .collect();
+    described.sort();
+    described.dedup();
+    let (existing, columns) = postgres.existing_relations(&described).await?;
+    let watermarked: Vec<WatermarkedModel> = planned
+        .iter()
+        .map(|&index| &manifest.nodes[index])
+        .filter_map(|node| {
+            let column = node.config.get("watermark")?.as_str()?;
+            let relation = node.relation.clone()?;
+            Some(WatermarkedModel {
+                model: node.unique_id.clone(),
+                column: column.to_string(),
+                exists: existing.get(&relation).is_some_and(|kind| kind == "table"),
+                relation,
+            })
+        })
+        .collect();
+    let watermarks = postgres.read_watermarks(&watermarked).await?;
+    let database: Arc<dyn crate::compile::jinja::context::JinjaDatabase> = Arc::new(JinjaPostgres::new(
+        postgres.clone(),
+        tokio::runtime::Handle::current(),
+    ));
+    // What this run rebuilds or reloads may change its columns: only the others' are taken
+    // from the database.
+    let rebuilt: HashSet<usize> = planned
+        .iter()
+        .copied()
+        .filter(|&index| manifest.nodes[index].is_buildable() || manifest.nodes[index].extract.is_some())
+        .collect();
+    let mut known = super::known_columns(&manifest);
+    known.add_catalog(
+        &manifest,
+        |relation| columns.get(relation).cloned(),
+        |index| rebuilt.contains(&index),
+    );
+    let environment = CompileEnvironment {
+        database: Some(database),
+        existing: Arc::new(existing),
+        full_refresh: args.full_refresh,
+        defer_database_nodes: true,
+        watermarks: Arc::new(watermarks),
+        event_time_window: EventTimeWindow {
+            start: args.event_time_start,
+            end: args.event_time_end,
+        },
+        known_columns: Arc::new(known),
+    };
+    tokio::task::block_in_place(|| manifest.compile(&planned, &environment));
+    Ok(Compiled {
+        manifest,
+        environment,
+        schemas,
+    })
+}
+
+/// Release the run lock (when one was taken) and close the connections.
+async fn close(run_lock: Option<RunLock>, postgres: &Postgres) {
+    if let Some(run_lock) = run_lock {
+        run_lock.release().await;
+    }
+    postgres.close().await;
+}
+
 impl RunContext<'_> {
-    /// Compile, create the schemas, run the on-run-start hooks, execute the plan, then run the
+    /// Create the schemas, run the on-run-start hooks, execute the plan, then run the
     /// on-run-end hooks unless the run was cancelled.
-    async fn run(&self, mut manifest: Manifest) -> Result<Ran> {
+    async fn run(&self, compiled: Compiled) -> Result<Ran> {
+        let Compiled {
+            manifest,
+            environment,
+            schemas,
+        } = compiled;
         let postgres = self.postgres;
-        let planned: Vec<usize> = self.plan.steps.iter().map(|step| step.node).collect();
-        // The schemas of what is built, and the audit schemas of tests that store failures (the
-        // only tests with a relation).
-        let mut schemas: Vec<String> = planned
-            .iter()
-            .filter(|&&index| {
-                let node = &manifest.nodes[index];
-                node.is_buildable() || node.resource_type == ResourceType::Test || node.extract.is_some()
-            })
-            .filter_map(|&index| {
-                manifest.nodes[index]
-                    .relation
-                    .as_ref()
-                    .map(|relation| relation.schema.clone())
-            })
-            .collect();
-        schemas.sort();
-        schemas.dedup();
-        let existing = postgres.existing_relations(&schemas).await?;
-        let watermarked: Vec<WatermarkedModel> = planned
-            .iter()
-            .map(|&index| &manifest.nodes[index])
-            .filter_map(|node| {
-                let column = node.config.get("watermark")?.as_str()?;
-                let relation = node.relation.clone()?;
-                Some(WatermarkedModel {
-                    model: node.unique_id.clone(),
-                    column: column.to_string(),
-                    exists: existing.get(&relation).is_some_and(|kind| kind == "table"),
-                    relation,
-                })
-            })
-            .collect();
-        let watermarks = postgres.read_watermarks(&watermarked).await?;
-        let database: Arc<dyn crate::compile::jinja::context::JinjaDatabase> = Arc::new(JinjaPostgres::new(
-            postgres.clone(),
-            tokio::runtime::Handle::current(),
-        ));
-        let environment = CompileEnvironment {
-            database: Some(database),
-            existing: Arc::new(existing),
-            full_refresh: self.args.full_refresh,
-            defer_database_nodes: true,
-            watermarks: Arc::new(watermarks),
-            event_time_window: EventTimeWindow {
-                start: self.args.event_time_start,
-                end: self.args.event_time_end,
-            },
-            known_columns: Arc::new(super::known_columns(&manifest)),
-        };
-        tokio::task::block_in_place(|| manifest.compile(&planned, &environment));
         for schema in &schemas {
             postgres.ensure_schema(schema).await?;
         }

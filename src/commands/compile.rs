@@ -2,8 +2,9 @@
 //! database is needed unless a selected model queries it while compiling (run_query,
 //! statement, introspection); then the target is connected first. It must not build relations
 //! or run tests. The compiled models' SQL is then checked (sqlparser's syntax errors, relations
-//! named instead of ref()/source(), columns an upstream model does not return): warnings, or
-//! errors with `--strict` (exit code 2).
+//! named instead of ref()/source(), columns an upstream model does not return, with the columns
+//! of seeds, contracts, DBML tables and sources' YAML; not the database's, so no connection is
+//! needed): warnings, or errors with `--strict` (exit code 2).
 
 use std::sync::Arc;
 
@@ -11,8 +12,9 @@ use super::session::{self, Session};
 use crate::adapter::postgres::JinjaPostgres;
 use crate::artifacts;
 use crate::cli::CompileArgs;
-use crate::compile::CompileEnvironment;
 use crate::compile::jinja::context::JinjaDatabase;
+use crate::compile::known_columns::KnownColumns;
+use crate::compile::{CompileEnvironment, Manifest};
 use crate::console::Console;
 use crate::error::Result;
 
@@ -20,20 +22,23 @@ use crate::error::Result;
 pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
     let mut session = session::load(&args.project, console)?;
     let selected = session::select(&session.manifest, &args.selection)?;
-    let failed = compile_and_write(&mut session, &selected, console, args.strict).await?;
-    if args.strict && !session.manifest.sql.problems.is_empty() {
+    let known = super::known_columns(&session.manifest);
+    let strict = args.checks.strict;
+    let failed = compile_and_write(&mut session, &selected, known, console, strict).await?;
+    if strict && !session.manifest.sql.problems.is_empty() {
         return Ok(2);
     }
     Ok(i32::from(failed))
 }
 
 /// Compile the `selected` nodes (connecting first when one of them queries the database while
-/// compiling), write target/compiled and manifest.json, and show the errors, the problems found
-/// in the compiled SQL (as errors when `strict`) and a summary line. Returns whether a node
-/// failed to compile.
+/// compiling; `known`: the columns known without their SQL), write target/compiled and
+/// manifest.json, and show the errors, the problems found in the compiled SQL (as errors when
+/// `strict`) and a summary line. Returns whether a node failed to compile.
 pub async fn compile_and_write(
     session: &mut Session,
     selected: &[usize],
+    known: KnownColumns,
     console: &Console,
     strict: bool,
 ) -> Result<bool> {
@@ -50,7 +55,7 @@ pub async fn compile_and_write(
         None
     };
     let mut environment = CompileEnvironment::from_scratch(database);
-    environment.known_columns = Arc::new(super::known_columns(&session.manifest));
+    environment.known_columns = Arc::new(known);
     let manifest = &mut session.manifest;
     let errors = tokio::task::block_in_place(|| manifest.compile(selected, &environment));
     artifacts::write_compiled(&session.target_dir, &session.manifest)?;
@@ -58,13 +63,7 @@ pub async fn compile_and_write(
     for (_, error) in &errors {
         console.error(error);
     }
-    for problem in &session.manifest.sql.problems {
-        if strict {
-            console.error(problem);
-        } else {
-            console.warn(problem);
-        }
-    }
+    show_sql_problems(&session.manifest, console, strict);
     let compiled = session
         .manifest
         .nodes
@@ -77,4 +76,15 @@ pub async fn compile_and_write(
         crate::error::display_path(&session.target_dir.join("compiled"), &session.project.root).display()
     ));
     Ok(!errors.is_empty())
+}
+
+/// Show the problems found in the compiled models' SQL: warnings, or errors when `strict`.
+pub fn show_sql_problems(manifest: &Manifest, console: &Console, strict: bool) {
+    for problem in &manifest.sql.problems {
+        if strict {
+            console.error(problem);
+        } else {
+            console.warn(problem);
+        }
+    }
 }

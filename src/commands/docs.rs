@@ -1,7 +1,8 @@
 //! `tmk docs generate`, `tmk docs serve` and `tmk docs --format dot|mermaid|json [--columns]`.
-//! Generate compiles every node, writes manifest.json, reads the relations' columns from PostgreSQL's catalog when the target
-//! answers (else writes catalog.json from the declared columns, and says so), and builds the
-//! site from those artifacts and the last run_results.json. Serve serves target/docs on
+//! Generate reads the relations' columns from PostgreSQL's catalog when the target answers (one
+//! query; column lineage expands `*` over them), compiles every node, writes manifest.json and
+//! catalog.json (from the declared columns when the database was not read, saying so), and
+//! builds the site from those artifacts and the last run_results.json. Serve serves target/docs on
 //! 127.0.0.1. `--format` writes the node graph or the column lineage to stdout for other tools.
 //! It must not build relations or run tests.
 
@@ -11,10 +12,11 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::session::{self, Session, TargetOrigin};
+use crate::adapter::postgres::CatalogRelation;
 use crate::artifacts;
 use crate::cli::{DocsArgs, DocsServeArgs, GraphFormat, ProjectArgs};
 use crate::compile::CompileEnvironment;
-use crate::compile::node::ResourceType;
+use crate::compile::node::{Relation, ResourceType};
 use crate::console::Console;
 use crate::docs;
 use crate::error::{Error, ErrorKind, Result, display_path};
@@ -25,8 +27,26 @@ use crate::graph::export::{self, ExportEdge, ExportNode};
 pub async fn generate(args: &ProjectArgs, console: &Console) -> Result<i32> {
     let mut session = session::load(args, console)?;
     let everything: Vec<usize> = (0..session.manifest.nodes.len()).collect();
-    let failed = super::compile::compile_and_write(&mut session, &everything, console, false).await?;
-    let catalog = catalog(&mut session, console).await;
+    // The database's columns first: column lineage expands `*` over them.
+    let described = describe(&mut session, console).await;
+    let mut known = super::known_columns(&session.manifest);
+    if let Ok(relations) = &described {
+        known.add_catalog(
+            &session.manifest,
+            |relation| relations.get(relation).map(column_names),
+            |_| false,
+        );
+    }
+    let failed = super::compile::compile_and_write(&mut session, &everything, known, console, false).await?;
+    let catalog = match &described {
+        Ok(relations) => artifacts::catalog_json(&session.manifest, Some(relations)),
+        Err(reason) => {
+            console.info(&format!(
+                "catalog.json holds the declared columns only: the database was not read ({reason})."
+            ));
+            artifacts::catalog_json(&session.manifest, None)
+        }
+    };
     artifacts::write_json(&session.target_dir, "catalog.json", &catalog)?;
     let manifest =
         read_artifact(&session, "manifest.json", docs::data::read_manifest)?.unwrap_or(Value::Null);
@@ -53,10 +73,13 @@ pub async fn generate(args: &ProjectArgs, console: &Console) -> Result<i32> {
     Ok(i32::from(failed))
 }
 
-/// catalog.json: from PostgreSQL's catalog when the target answers, else from the declared
-/// columns (with one line saying why).
-async fn catalog(session: &mut Session, console: &Console) -> Value {
-    let described = match &session.origin {
+/// Every relation of the project's schemas as PostgreSQL's catalog describes it (one query),
+/// or why the database was not read.
+async fn describe(
+    session: &mut Session,
+    console: &Console,
+) -> std::result::Result<HashMap<Relation, CatalogRelation>, String> {
+    match &session.origin {
         TargetOrigin::Embedded(_) => {
             Err("no profiles.yml (the embedded PostgreSQL is not started for docs)".to_string())
         }
@@ -75,16 +98,12 @@ async fn catalog(session: &mut Session, console: &Console) -> Value {
             }
             Err(error) => Err(error.one_line()),
         },
-    };
-    match described {
-        Ok(relations) => artifacts::catalog_json(&session.manifest, Some(&relations)),
-        Err(reason) => {
-            console.info(&format!(
-                "catalog.json holds the declared columns only: the database was not read ({reason})."
-            ));
-            artifacts::catalog_json(&session.manifest, None)
-        }
     }
+}
+
+/// A described relation's column names, in order.
+fn column_names(relation: &CatalogRelation) -> Vec<String> {
+    relation.columns.iter().map(|(name, _, _)| name.clone()).collect()
 }
 
 /// A JSON artifact of the target directory read with `parse`; None when the file does not exist.

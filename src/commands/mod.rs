@@ -16,14 +16,16 @@ pub mod session;
 pub mod show;
 
 use crate::adapter::postgres::Postgres;
+use crate::compile::known_columns::KnownColumns;
 use crate::console::Console;
 use crate::error::{Error, ErrorKind, Result};
 use session::{Session, TargetOrigin};
 
-/// Columns known without reading SQL or connecting: each seed's CSV header, by unique_id (a
-/// seed that cannot be read is left out; loading it reports why).
-pub fn known_columns(manifest: &crate::compile::Manifest) -> std::collections::HashMap<String, Vec<String>> {
-    manifest
+/// Columns known without reading SQL or connecting: each seed's CSV header (a seed that cannot
+/// be read is left out; loading it reports why). Commands that read the database add its
+/// columns (`KnownColumns::add_catalog`).
+pub fn known_columns(manifest: &crate::compile::Manifest) -> KnownColumns {
+    let seeds = manifest
         .nodes
         .iter()
         .filter(|node| node.resource_type == crate::compile::node::ResourceType::Seed)
@@ -36,7 +38,11 @@ pub fn known_columns(manifest: &crate::compile::Manifest) -> std::collections::H
                 table.columns.into_iter().map(|column| column.name).collect(),
             ))
         })
-        .collect()
+        .collect();
+    KnownColumns {
+        seeds,
+        catalog: Default::default(),
+    }
 }
 
 /// Connect to the session's target, starting the embedded PostgreSQL when it is the target.

@@ -5,7 +5,7 @@
 //! it reads), the models of one level in parallel; syntax trees are not kept (memory).
 //! Problems come back as warnings with the model file's line and column (mapped through the Jinja template); the
 //! command decides whether they stop it (`--strict`). Pure: columns known from seeds or the
-//! database catalog are passed in.
+//! database catalog are passed in (`known_columns`).
 
 use std::collections::HashMap;
 
@@ -13,6 +13,7 @@ use rayon::prelude::*;
 
 use super::Manifest;
 use super::ephemeral;
+use super::known_columns::{ColumnsOrigin, KnownColumns};
 use super::node::{Materialization, Node, ResourceType};
 use super::source_map;
 use crate::error::{Error, ErrorKind, SourceLocation};
@@ -30,9 +31,9 @@ pub struct SqlAnalysis {
 }
 
 impl Manifest {
-    /// Analyse every model compiled so far. `known`: columns by unique_id from outside the SQL
-    /// (seed headers, the database catalog).
-    pub fn analyse_sql(&self, known: &HashMap<String, Vec<String>>) -> SqlAnalysis {
+    /// Analyse every model compiled so far. `known`: columns from outside the SQL (seed
+    /// headers, the database catalog).
+    pub fn analyse_sql(&self, known: &KnownColumns) -> SqlAnalysis {
         let ids: HashMap<&str, usize> = self
             .nodes
             .iter()
@@ -88,7 +89,7 @@ impl Manifest {
                 node.resource_type,
                 ResourceType::Seed | ResourceType::Source | ResourceType::Snapshot
             );
-            if stored && let Some(columns) = declared_columns(node, known) {
+            if stored && let Some((columns, _)) = known.of(node) {
                 result
                     .lineage
                     .nodes
@@ -98,7 +99,8 @@ impl Manifest {
         for (index, analysis) in analyses {
             let node = &self.nodes[index];
             for finding in &analysis.findings {
-                problems.push((index, self.finding_problem(node, finding)));
+                let problem = self.finding_problem(node, finding, &ids, &lineages, known);
+                problems.push((index, problem));
             }
             result
                 .lineage
@@ -158,7 +160,14 @@ impl Manifest {
         )
     }
 
-    fn finding_problem(&self, node: &Node, finding: &Finding) -> Error {
+    fn finding_problem(
+        &self,
+        node: &Node,
+        finding: &Finding,
+        ids: &HashMap<&str, usize>,
+        lineages: &HashMap<usize, NodeLineage>,
+        known_columns: &KnownColumns,
+    ) -> Error {
         match finding {
             Finding::UnknownRelation { name, at } => {
                 let hint = self.relation_hint(name);
@@ -180,11 +189,17 @@ impl Manifest {
                 known,
                 at,
             } => {
-                let upstream_name = self
-                    .nodes
-                    .iter()
-                    .find(|candidate| &candidate.unique_id == upstream)
-                    .map_or(upstream.as_str(), |candidate| candidate.name.as_str());
+                let upstream_index = ids.get(upstream.as_str()).copied();
+                let upstream_name =
+                    upstream_index.map_or(upstream.as_str(), |index| self.nodes[index].name.as_str());
+                // Where its columns are known from, unless from its own SQL.
+                let origin = upstream_index
+                    .and_then(|index| {
+                        let candidate = &self.nodes[index];
+                        let (_, origin) = columns_of(candidate, index, lineages, known_columns)?;
+                        Some(format!(" (known from {})", origin?.describe(candidate)))
+                    })
+                    .unwrap_or_default();
                 Error::new(
                     ErrorKind::Compilation,
                     format!(
@@ -193,7 +208,7 @@ impl Manifest {
                     ),
                 )
                 .at(self.location(node, at.line, at.column).with_length(column.chars().count()))
-                .detail(format!("`{upstream_name}` returns: {}", known.join(", ")))
+                .detail(format!("`{upstream_name}` returns: {}{origin}", known.join(", ")))
                 .maybe_hint(crate::error::did_you_mean(column, known.iter().map(String::as_str)))
             }
         }
@@ -226,18 +241,21 @@ impl Manifest {
     }
 }
 
-/// Columns of a node known without its SQL: `known` (seed headers, the catalog) or its contract.
-fn declared_columns(node: &Node, known: &HashMap<String, Vec<String>>) -> Option<Vec<String>> {
-    if let Some(columns) = known.get(&node.unique_id) {
-        return Some(columns.clone());
+/// The columns of node `index` (`node`): from its SQL's lineage when it knows them all (origin
+/// None), else as known without its SQL.
+fn columns_of(
+    node: &Node,
+    index: usize,
+    lineages: &HashMap<usize, NodeLineage>,
+    known: &KnownColumns,
+) -> Option<(Vec<String>, Option<ColumnsOrigin>)> {
+    match lineages.get(&index) {
+        Some(lineage) if lineage.complete => Some((
+            lineage.columns.iter().map(|column| column.name.clone()).collect(),
+            None,
+        )),
+        _ => known.of(node).map(|(columns, origin)| (columns, Some(origin))),
     }
-    node.contract.as_ref().map(|contract| {
-        contract
-            .columns
-            .iter()
-            .map(|column| column.name.clone())
-            .collect()
-    })
 }
 
 /// What one model may read: its ref()/source() parents, ephemeral parents as CTEs, itself.
@@ -246,7 +264,7 @@ struct NodeUpstream<'a> {
     index: usize,
     ids: &'a HashMap<&'a str, usize>,
     lineages: &'a HashMap<usize, NodeLineage>,
-    known: &'a HashMap<String, Vec<String>>,
+    known: &'a KnownColumns,
 }
 
 impl Upstream for NodeUpstream<'_> {
@@ -275,11 +293,6 @@ impl Upstream for NodeUpstream<'_> {
 
     fn columns(&self, unique_id: &str) -> Option<Vec<String>> {
         let index = *self.ids.get(unique_id)?;
-        match self.lineages.get(&index) {
-            Some(lineage) if lineage.complete => {
-                Some(lineage.columns.iter().map(|column| column.name.clone()).collect())
-            }
-            _ => declared_columns(&self.manifest.nodes[index], self.known),
-        }
+        columns_of(&self.manifest.nodes[index], index, self.lineages, self.known).map(|(columns, _)| columns)
     }
 }

@@ -16,6 +16,7 @@ pub mod extract;
 pub mod freshness;
 pub mod generic_tests;
 pub mod jinja;
+pub mod known_columns;
 pub mod microbatch;
 pub mod node;
 mod parse;
@@ -89,9 +90,9 @@ pub struct CompileEnvironment {
     pub watermarks: Arc<HashMap<String, StoredWatermark>>,
     /// `--event-time-start/--event-time-end`, for microbatch models.
     pub event_time_window: EventTimeWindow,
-    /// Columns known without reading SQL (seed headers, the database catalog) by unique_id,
-    /// for column lineage.
-    pub known_columns: Arc<HashMap<String, Vec<String>>>,
+    /// Columns known without reading SQL (seed headers, the database catalog), for column
+    /// lineage.
+    pub known_columns: Arc<known_columns::KnownColumns>,
 }
 
 impl CompileEnvironment {

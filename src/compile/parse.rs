@@ -136,52 +136,79 @@ fn add_quarantine_parents(drafts: &mut [Draft]) {
     }
 }
 
-/// Bind models that name a DBML table (`dbml: schema.table`) to it; a foreign key to a table
-/// another model is bound to makes that model a parent (it must be built first).
+/// Bind models and sources that name a DBML table (`dbml: schema.table`) to it. A model is
+/// checked against its table when built and gets its keys; a foreign key to a table another
+/// model is bound to makes that model a parent (it must be built first). A source gets its
+/// table's columns, for column lineage.
 fn add_dbml_bindings(project: &Project, drafts: &mut [Draft]) -> Result<()> {
     let bound: Vec<(usize, String)> = drafts
         .iter()
         .enumerate()
-        .filter(|(_, draft)| draft.node.resource_type == ResourceType::Model)
+        .filter(|(_, draft)| {
+            matches!(
+                draft.node.resource_type,
+                ResourceType::Model | ResourceType::Source
+            )
+        })
         .filter_map(|(index, draft)| Some((index, draft.node.config.text("dbml")?.to_string())))
         .collect();
     if bound.is_empty() {
         return Ok(());
     }
-    let at_config = |draft: &Draft, message: String| {
-        let text = &draft.node.raw_code;
-        let offset = text.find("dbml").unwrap_or(0);
+    // `model `x``, `source `s.t``.
+    let label = |node: &Node| match node.resource_type {
+        ResourceType::Source => format!(
+            "source `{}.{}`",
+            node.source_name.as_deref().unwrap_or_default(),
+            node.name
+        ),
+        _ => format!("model `{}`", node.name),
+    };
+    // Models point at `dbml` in their file, sources at the table it names in their YAML.
+    let at_config = |draft: &Draft, table: &str, message: String| {
+        let (text, needle) = match draft.node.resource_type {
+            ResourceType::Source => (draft.source_file.as_ref().map_or("", |file| &file.text), table),
+            _ => (&draft.node.raw_code[..], "dbml"),
+        };
         match &draft.source_file {
-            Some(file) => file.error(blocks::position(text, offset), message),
+            Some(file) => {
+                let offset = text.find(needle).unwrap_or(0);
+                file.error(blocks::position(text, offset), message)
+            }
             None => Error::new(ErrorKind::Project, message),
         }
     };
     let Some(schema) = dbml_binding::load_schema(project)? else {
         let (index, table) = &bound[0];
+        let draft = &drafts[*index];
         return Err(at_config(
-            &drafts[*index],
+            draft,
+            table,
             format!(
-                "model `{}` names DBML table `{table}`, but the project has no DBML files",
-                drafts[*index].node.name
+                "{} names DBML table `{table}`, but the project has no DBML files",
+                label(&draft.node)
             ),
         )
         .hint("put the .dbml files under `project/` or list their directories in `dbml-paths`"));
     };
     let models: HashMap<String, String> = bound
         .iter()
+        .filter(|(index, _)| drafts[*index].node.resource_type == ResourceType::Model)
         .map(|(index, table)| (table.clone(), drafts[*index].node.name.clone()))
         .collect();
     let model_of = |table: &str| models.get(table).cloned();
     for (index, table) in &bound {
         let draft = &mut drafts[*index];
         let binding = dbml_binding::bind(&schema, table, &model_of)
-            .map_err(|message| at_config(draft, format!("model `{}`: {message}", draft.node.name)))?;
-        for foreign in &binding.foreign_keys {
-            if let Some(parent) = &foreign.target_model
-                && parent != &draft.node.name
-                && !draft.refs.iter().any(|(name, _)| name == parent)
-            {
-                draft.refs.push((parent.clone(), None));
+            .map_err(|message| at_config(draft, table, format!("{}: {message}", label(&draft.node))))?;
+        if draft.node.resource_type == ResourceType::Model {
+            for foreign in &binding.foreign_keys {
+                if let Some(parent) = &foreign.target_model
+                    && parent != &draft.node.name
+                    && !draft.refs.iter().any(|(name, _)| name == parent)
+                {
+                    draft.refs.push((parent.clone(), None));
+                }
             }
         }
         draft.node.dbml = Some(Arc::new(binding));
@@ -801,7 +828,7 @@ impl<'p> Parser<'p> {
                         node,
                         refs: Vec::new(),
                         sources: Vec::new(),
-                        source_file: None,
+                        source_file: Some(file.source.clone()),
                     });
                 }
             }

@@ -1,5 +1,5 @@
-//! Catalog queries: which relations exist (one query for all the schemas a run touches, instead
-//! of dbt's per-schema relation cache), the kind of one relation, a relation's columns
+//! Catalog queries: which relations exist and their columns (one query for all the schemas a
+//! run touches, instead of dbt's per-schema relation cache), the kind of one relation, a relation's columns
 //! with their types, and every relation of some schemas with columns and comments (catalog.json).
 //! Its own queries only read the catalog; it must not create, replace or drop relations
 //! (that is `materialize`).
@@ -14,6 +14,9 @@ use crate::error::Result;
 
 /// Existing relations and their kinds (`table`, `view`, `materialized_view`, `foreign_table`).
 pub type ExistingRelations = HashMap<Relation, String>;
+
+/// Existing relations' column names, in order.
+pub type RelationColumns = HashMap<Relation, Vec<String>>;
 
 const KIND: &str = "case c.relkind when 'r' then 'table' when 'p' then 'table' when 'v' then 'view' \
                     when 'm' then 'materialized_view' when 'f' then 'foreign_table' end";
@@ -54,10 +57,16 @@ pub(super) async fn typed_columns<'e>(
 }
 
 impl Postgres {
-    /// Every table, view and materialized view in `schemas`.
-    pub async fn existing_relations(&self, schemas: &[String]) -> Result<ExistingRelations> {
+    /// Every table, view and materialized view in `schemas`, with its kind and its columns,
+    /// in one query.
+    pub async fn existing_relations(
+        &self,
+        schemas: &[String],
+    ) -> Result<(ExistingRelations, RelationColumns)> {
         let sql = format!(
-            "select current_database()::text, n.nspname::text, c.relname::text, {KIND} \
+            "select current_database()::text, n.nspname::text, c.relname::text, {KIND}, \
+             array(select a.attname::text from pg_attribute a \
+                   where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped order by a.attnum) \
              from pg_class c join pg_namespace n on n.oid = c.relnamespace \
              where n.nspname = any($1) and c.relkind in ('r', 'p', 'v', 'm', 'f')"
         );
@@ -67,15 +76,17 @@ impl Postgres {
             .await
             .map_err(|error| statement_error(&error, &sql, None, 0))?;
         let mut relations = ExistingRelations::new();
+        let mut columns = RelationColumns::new();
         for row in rows {
             let relation = Relation {
                 database: row.get(0),
                 schema: row.get(1),
                 identifier: row.get(2),
             };
+            columns.insert(relation.clone(), row.get(4));
             relations.insert(relation, row.get(3));
         }
-        Ok(relations)
+        Ok((relations, columns))
     }
 
     /// The kind of `relation`, or None when it does not exist.

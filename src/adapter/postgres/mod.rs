@@ -35,7 +35,7 @@ use crate::error::{Error, ErrorKind, Result, SourceLocation};
 use crate::project::profile::PostgresTarget;
 
 pub use audit::{Audit, NodeRun, RunRecord, RunStatus, TestHistoryEntry};
-pub use catalog::{CatalogRelation, ExistingRelations};
+pub use catalog::{CatalogRelation, ExistingRelations, RelationColumns};
 pub use contract::{DbmlCheck, EnforcedContract};
 pub use extract::{ExtractOutcome, LoadMode};
 pub use freshness::FreshnessReading;
