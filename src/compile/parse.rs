@@ -241,7 +241,7 @@ struct Draft {
     node: Node,
     refs: Vec<(String, Option<String>)>,
     sources: Vec<(String, String)>,
-    /// Where to point errors about this node's refs.
+    /// Where to point errors about this node: its refs (its file), a source's config (its YAML).
     source_file: Option<SourceFile>,
 }
 
