@@ -108,7 +108,7 @@ fn visits_project(name: &str, models: &[(&str, &str)]) -> TestProject {
 }
 
 #[test]
-fn docs_generate_expands_star_over_the_columns_the_database_has() {
+fn docs_generate_expands_star_over_the_database_columns_before_the_yaml_ones() {
     let project = visits_project(
         "known_docs",
         &[(
@@ -116,10 +116,24 @@ fn docs_generate_expands_star_over_the_columns_the_database_has() {
             "select *, v.duration from {{ source('raw', 'visits') }} as v\n",
         )],
     );
-    // Without the database the source's columns are unknown: nothing to say.
+    // Without the database only the YAML's columns are known (here, only one of them).
+    let schema = &project.schema;
+    project.write(
+        "models/sources.yml",
+        &format!(
+            "version: 2\nsources:\n  - name: raw\n    schema: {schema}\n    tables:\n      - name: visits\n        columns:\n          - name: visit_id\n"
+        ),
+    );
     let compile = project.tmk(&["compile"]);
     assert_ok(&compile);
-    assert_eq!(compile.stderr, "");
+    assert!(
+        compile
+            .stderr
+            .contains("`visits` returns: visit_id (known from the `columns:` of models/sources.yml)"),
+        "{}",
+        compile.stderr
+    );
+    // The database's columns come first.
     let run = project.tmk(&["docs", "generate"]);
     assert_ok(&run);
     insta::assert_snapshot!("database_columns_warning", project.normalize(&run.stderr));
@@ -195,6 +209,18 @@ fn a_run_checks_against_the_columns_of_relations_it_does_not_rebuild() {
             .contains("Nothing ran: --strict makes the problem found in the compiled SQL an error."),
         "{}",
         run.stdout
+    );
+    assert_eq!(project.rows("daily"), before);
+    // `tmk build` rebuilds stg_visits: its columns come from its SQL over the source's columns
+    // in the database.
+    let build = project.tmk(&["build", "--strict"]);
+    assert_exit(&build, 2);
+    assert!(
+        build
+            .stderr
+            .contains("`stg_visits` returns: visit_id, customer_id, visited_at\n"),
+        "{}",
+        build.stderr
     );
     assert_eq!(project.rows("daily"), before);
 }
