@@ -428,6 +428,31 @@ fn accepted_range_without_bounds_is_an_error_at_the_test() {
     );
 }
 
+/// A test on a source column is checked against the columns the source is known to have for
+/// sure (its DBML table here; the database's when connected), not against its YAML `columns:`,
+/// which often list only some.
+#[test]
+fn a_test_on_a_column_a_dbml_bound_source_lacks_is_a_compile_error() {
+    let project = TestProject::new(
+        "unknown_source_test_column",
+        &[
+            (
+                "project/shop.dbml",
+                "Table shop.events {\n  event_id integer [pk]\n  kind text\n}\n",
+            ),
+            (
+                "models/sources.yml",
+                "version: 2\nsources:\n  - name: raw\n    tables:\n      - name: events\n        config:\n          dbml: shop.events\n        columns:\n          - name: knid\n            data_tests: [not_null]\n      - name: visits\n        columns:\n          - name: id\n        data_tests:\n          - not_null:\n              arguments: {column_name: visited_at}\n",
+            ),
+        ],
+    );
+    let compiled = project.tmk(&["compile"]);
+    assert_eq!(compiled.code, 1, "{}{}", compiled.stdout, compiled.stderr);
+    insta::assert_snapshot!("unknown_source_test_column", project.normalize(&compiled.stderr));
+    // Only YAML columns for `visits`: its table-level test on another column is left to run.
+    assert!(!compiled.stderr.contains("visited_at"), "{}", compiled.stderr);
+}
+
 /// A test on a column its model does not return is a compile error at the test's YAML entry
 /// (with the closest column suggested), not a database error when the test runs.
 #[test]

@@ -39,8 +39,9 @@ use crate::graph::Dag;
 use jinja::Jinja;
 use jinja::context::{JinjaDatabase, Lookup, RenderContext, StoredWatermark, TargetInfo};
 use jinja::relation::RelationValue;
+use known_columns::{ColumnsOrigin, KnownColumns};
 use microbatch::{BatchWindow, EventTimeWindow};
-use node::{Materialization, Node, Relation, ResourceType};
+use node::{Materialization, Node, Relation, ResourceType, TestedRelation};
 
 pub use parse::parse;
 
@@ -163,37 +164,48 @@ impl Manifest {
             }
         }
         self.sql = self.analyse_sql(&environment.known_columns);
-        for (index, error) in self.unknown_test_columns(selected) {
+        for (index, error) in self.unknown_test_columns(selected, &environment.known_columns) {
             self.nodes[index].compile_error = Some(error.clone());
             errors.push((index, error));
         }
         errors
     }
 
-    /// The selected tests on a column their model does not return (when the model's lineage
-    /// knows all its columns).
-    fn unknown_test_columns(&self, selected: &[usize]) -> Vec<(usize, Error)> {
+    /// The selected tests on a column their model or source does not return (when all its
+    /// columns are known).
+    fn unknown_test_columns(&self, selected: &[usize], known: &KnownColumns) -> Vec<(usize, Error)> {
         selected
             .iter()
             .filter_map(|&index| {
-                let (model, column) = self.checked_column(index)?;
-                let lineage = self.sql.lineage.nodes.get(&self.nodes[model].unique_id)?;
-                if !lineage.complete {
-                    return None;
-                }
-                let returned: Vec<&str> = lineage
-                    .columns
-                    .iter()
-                    .map(|column| column.name.as_str())
-                    .collect();
-                let error = self.unknown_column_error(index, model, column, &returned)?;
+                let (tested, column) = self.checked_column(index)?;
+                let returned = self.columns_tests_may_name(tested, known)?;
+                let returned: Vec<&str> = returned.iter().map(String::as_str).collect();
+                let error = self.unknown_column_error(index, tested, column, &returned)?;
                 Some((index, error))
             })
             .collect()
     }
 
-    /// The model and plain column a generic test checks, when it is one whose column must
-    /// exist (the existence and type tests look it up in the catalog instead).
+    /// All the columns of node `tested`, when they are known for sure: a model's, seed's or
+    /// snapshot's from its complete lineage; a source's from the database or the DBML table it
+    /// is bound to. Not a source's properties YAML, whose `columns:` often list only some.
+    fn columns_tests_may_name(&self, tested: usize, known: &KnownColumns) -> Option<Vec<String>> {
+        let node = &self.nodes[tested];
+        if node.resource_type == ResourceType::Source {
+            return match known.of(node)? {
+                (columns, ColumnsOrigin::Catalog | ColumnsOrigin::Dbml) => Some(columns),
+                _ => None,
+            };
+        }
+        let lineage = self.sql.lineage.nodes.get(&node.unique_id)?;
+        lineage
+            .complete
+            .then(|| lineage.columns.iter().map(|column| column.name.clone()).collect())
+    }
+
+    /// The node (model, seed, snapshot or source table) and plain column a generic test
+    /// checks, when it is one whose column must exist (the existence and type tests look it
+    /// up in the catalog instead).
     fn checked_column(&self, index: usize) -> Option<(usize, &str)> {
         let test = self.nodes[index].test.as_ref()?;
         if matches!(
@@ -206,7 +218,18 @@ impl Manifest {
         if column.is_empty() || !column.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return None;
         }
-        Some((test.attached_node?, column))
+        let tested = match &test.tested {
+            TestedRelation::Node(_) => test.attached_node?,
+            TestedRelation::Source(source, table) => {
+                self.nodes[index].depends_on.iter().copied().find(|&parent| {
+                    let node = &self.nodes[parent];
+                    node.resource_type == ResourceType::Source
+                        && node.source_name.as_deref() == Some(source.as_str())
+                        && node.name == *table
+                })?
+            }
+        };
+        Some((tested, column))
     }
 
     /// The error for test `index` when `column` is not among the columns its model returns.
@@ -227,16 +250,19 @@ impl Manifest {
         let test = self.nodes[index].test.as_ref()?;
         let model = &self.nodes[model];
         let names = returned;
+        let name = match &model.source_name {
+            Some(source) => format!("{source}.{}", model.name),
+            None => model.name.clone(),
+        };
         let mut error = Error::new(
             crate::error::ErrorKind::Compilation,
             format!(
-                "test `{}` checks column `{column}`, which {} `{}` does not return",
+                "test `{}` checks column `{column}`, which {} `{name}` does not return",
                 self.nodes[index].name,
                 model.resource_type.as_str(),
-                model.name
             ),
         )
-        .detail(format!("`{}` returns: {}", model.name, names.join(", ")))
+        .detail(format!("`{name}` returns: {}", names.join(", ")))
         .maybe_hint(crate::error::did_you_mean(column, names.iter().copied()));
         if let Some(location) = &test.declared_at {
             error = error.at(location.clone());
