@@ -103,6 +103,12 @@ fn the_warehouse_builds_from_generated_data_and_stays_right_incrementally() {
         run.stdout
     );
     assert_eq!(scratch.query("select count(*) from stg.orders"), "600");
+    // The shop's password hashes stay in the shop (`exclude_columns`).
+    assert_eq!(
+        scratch.query("select count(*) from information_schema.columns where table_schema = 'stg' and column_name = 'password_hash'"),
+        "0"
+    );
+    assert_eq!(scratch.query("select count(*) from stg.users"), "61");
     assert_eq!(scratch.query(FACT), scratch.query(EXPECTED_FACT));
     let partitions =
         scratch.query("select count(*) from pg_inherits where inhparent = 'dwh.fact_sales'::regclass");

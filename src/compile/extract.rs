@@ -57,12 +57,24 @@ pub struct ExtractSpec {
     pub watermark: Option<String>,
     /// The key declared in the YAML (None: read from the source's catalog).
     pub primary_key: Option<Vec<String>>,
+    /// Columns of the remote table never copied (`exclude_columns`), and dropped from a
+    /// loaded table that still has them.
+    pub exclude_columns: Vec<String>,
     /// The table's entry in the YAML, for errors about it.
     pub declared_at: SourceLocation,
     /// The `connection` key (or the source's name), for connection errors.
     pub connection_at: SourceLocation,
     /// The `watermark` value, for errors about the column.
     pub watermark_at: Option<SourceLocation>,
+    /// The `exclude_columns` value, for errors about its columns.
+    pub exclude_at: Option<SourceLocation>,
+}
+
+impl ExtractSpec {
+    /// Whether the column named `column` is copied (not excluded).
+    pub fn copies(&self, column: &str) -> bool {
+        !self.exclude_columns.iter().any(|excluded| excluded == column)
+    }
 }
 
 /// The extract settings of `table` of `source` declared in `file`; None unless the source
@@ -84,6 +96,10 @@ pub fn resolve(file: &SourceFile, source: &RawSource, table: &RawSourceTable) ->
                 .primary_key
                 .as_ref()
                 .map(|value| ("primary_key", pos_of(value))),
+            table
+                .exclude_columns
+                .as_ref()
+                .map(|value| ("exclude_columns", pos_of(value))),
         ];
         if let Some((key, pos)) = stray.into_iter().flatten().next() {
             return Err(file
@@ -109,8 +125,14 @@ pub fn resolve(file: &SourceFile, source: &RawSource, table: &RawSourceTable) ->
     let primary_key = table
         .primary_key
         .as_ref()
-        .map(|raw| key_columns(file, &raw.value, pos_of(raw)))
+        .map(|raw| column_list(file, "primary_key", &raw.value, pos_of(raw)))
         .transpose()?;
+    let exclude_columns = table
+        .exclude_columns
+        .as_ref()
+        .map(|raw| column_list(file, "exclude_columns", &raw.value, pos_of(raw)))
+        .transpose()?
+        .unwrap_or_default();
     Ok(Some(ExtractSpec {
         connection,
         remote_schema,
@@ -120,6 +142,7 @@ pub fn resolve(file: &SourceFile, source: &RawSource, table: &RawSourceTable) ->
             .unwrap_or_else(|| table.name.value.clone()),
         watermark: table.watermark.as_ref().map(|raw| raw.value.clone()),
         primary_key,
+        exclude_columns,
         declared_at: file.span(pos_of(&table.name), table.name.value.chars().count()),
         connection_at: match &source.connection {
             Some(raw) => file.span(pos_of(raw), raw.value.chars().count()),
@@ -129,6 +152,10 @@ pub fn resolve(file: &SourceFile, source: &RawSource, table: &RawSourceTable) ->
             .watermark
             .as_ref()
             .map(|raw| file.span(pos_of(raw), raw.value.chars().count())),
+        exclude_at: table
+            .exclude_columns
+            .as_ref()
+            .map(|raw| file.span(pos_of(raw), 1)),
     }))
 }
 
@@ -175,8 +202,8 @@ impl Connection {
     }
 }
 
-/// A key: one column name or a list of them.
-fn key_columns(file: &SourceFile, value: &Yaml, pos: Pos) -> Result<Vec<String>> {
+/// The value of setting `key`: one column name or a list of them.
+fn column_list(file: &SourceFile, key: &str, value: &Yaml, pos: Pos) -> Result<Vec<String>> {
     let columns: Option<Vec<String>> = match value {
         Yaml::Str(column) => Some(vec![column.clone()]),
         Yaml::Seq(items) => items
@@ -189,7 +216,7 @@ fn key_columns(file: &SourceFile, value: &Yaml, pos: Pos) -> Result<Vec<String>>
         Some(columns) if !columns.is_empty() => Ok(columns),
         _ => Err(file.error(
             pos,
-            "`primary_key` must be a column name or a list of column names",
+            format!("`{key}` must be a column name or a list of column names"),
         )),
     }
 }

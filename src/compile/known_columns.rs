@@ -65,10 +65,15 @@ impl KnownColumns {
                     .map(|column| column.name.clone())
                     .collect()
             }),
-            ColumnsOrigin::Dbml => node
-                .dbml
-                .as_ref()
-                .map(|binding| binding.columns.iter().map(|column| column.name.clone()).collect()),
+            // A source's DBML table is the remote one: the columns extract excludes are not loaded.
+            ColumnsOrigin::Dbml => node.dbml.as_ref().map(|binding| {
+                binding
+                    .columns
+                    .iter()
+                    .map(|column| column.name.clone())
+                    .filter(|name| node.extract.as_ref().is_none_or(|spec| spec.copies(name)))
+                    .collect()
+            }),
             ColumnsOrigin::Properties => (!node.columns.is_empty())
                 .then(|| node.columns.keys().map(|name| name.to_lowercase()).collect()),
         }

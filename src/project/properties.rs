@@ -203,6 +203,8 @@ pub struct RawSourceTable {
     /// For `loader: tmk`: the key rows are upserted on (a column or a list), when the source's
     /// catalog has no primary key.
     pub primary_key: Option<Spanned<Yaml>>,
+    /// For `loader: tmk`: columns never copied (a column or a list), such as password hashes.
+    pub exclude_columns: Option<Spanned<Yaml>>,
     /// Column properties.
     #[serde(default)]
     pub columns: Vec<Spanned<RawColumn>>,

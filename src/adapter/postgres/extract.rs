@@ -96,6 +96,11 @@ impl Postgres {
             .at(spec.declared_at.clone()));
         };
         let key = check_columns(spec, &described)?;
+        let columns: Vec<SourceColumn> = described
+            .columns
+            .into_iter()
+            .filter(|column| spec.copies(&column.name))
+            .collect();
         let mut connection = self
             .pool
             .acquire()
@@ -125,13 +130,24 @@ impl Postgres {
             (None, true) => LoadMode::Reloaded,
             (Some(_), true) => LoadMode::Incremental,
         };
+        let mut outcome = BuildOutcome::default();
+        if exists && !spec.exclude_columns.is_empty() {
+            // A table loaded before the columns were excluded loses them now.
+            let drops: Vec<String> = spec
+                .exclude_columns
+                .iter()
+                .map(|column| format!("drop column if exists {}", quote_identifier(column)))
+                .collect();
+            let alter = format!("alter table {} {}", relation.render(), drops.join(", "));
+            run(&mut transaction, &alter, None, 0, &mut outcome).await?;
+        }
         let since = spec.watermark.as_deref().zip(mark.as_ref());
         let (sender, chunks) = source::channel();
         let reading = match reader {
             Reader::MySql(source) => source.read(
                 schema,
                 table,
-                &described.columns,
+                &columns,
                 since.map(|(column, (value, _))| (column, value.as_str())),
                 sender,
             ),
@@ -143,14 +159,13 @@ impl Postgres {
                         quote_literal(value)
                     )
                 });
-                read_postgres(connection, schema, table, &described.columns, since, sender)
+                read_postgres(connection, schema, table, &columns, since, sender)
             }
         };
-        let mut outcome = BuildOutcome::default();
         let loaded = load(
             &mut transaction,
             relation,
-            &described.columns,
+            &columns,
             &key,
             mode,
             chunks,
@@ -197,7 +212,7 @@ impl Postgres {
 }
 
 /// The key rows are upserted on (the YAML's, else the source's); a watermark needs one, and
-/// the watermark and key columns must exist.
+/// the watermark, key and excluded columns must exist; the key and watermark are copied.
 fn check_columns(spec: &ExtractSpec, table: &SourceTable) -> Result<Vec<String>> {
     let names: Vec<&str> = table.columns.iter().map(|column| column.name.as_str()).collect();
     let missing = |column: &str, what: &str, location: &crate::error::SourceLocation| {
@@ -228,6 +243,28 @@ fn check_columns(spec: &ExtractSpec, table: &SourceTable) -> Result<Vec<String>>
         .unwrap_or_else(|| table.primary_key.clone());
     if let Some(column) = key.iter().find(|column| !names.contains(&column.as_str())) {
         return Err(missing(column, "`primary_key`", &spec.declared_at));
+    }
+    if let Some(column) = spec
+        .exclude_columns
+        .iter()
+        .find(|column| !names.contains(&column.as_str()))
+    {
+        let location = spec.exclude_at.as_ref().unwrap_or(&spec.declared_at);
+        return Err(missing(column, "`exclude_columns`:", location));
+    }
+    if let Some(column) = key
+        .iter()
+        .chain(&spec.watermark)
+        .find(|column| !spec.copies(column))
+    {
+        return Err(Error::new(
+            ErrorKind::Project,
+            format!(
+                "`{column}` of `{}.{}` is in `exclude_columns`, but extract needs it as the table's key or watermark",
+                spec.remote_schema, spec.remote_table
+            ),
+        )
+        .at(spec.exclude_at.clone().unwrap_or_else(|| spec.declared_at.clone())));
     }
     if key.is_empty() && spec.watermark.is_some() {
         return Err(Error::new(
