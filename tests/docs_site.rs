@@ -2,9 +2,11 @@
 //! static site; serve serves it on 127.0.0.1; and the site works in a real browser — headless
 //! Chromium driven through chromedriver (both installed by scripts/setup): the graph draws the
 //! expected nodes and edges, clicking a model (in the graph and in the list) shows its columns,
-//! clicking a column shows its upstream and downstream columns, search and the selector filter
-//! answer. Screenshots go to target/docs-screenshots/ for a person to look at. A machine
-//! without Chromium fails these tests, loudly: they are never skipped.
+//! clicking a column shows its upstream and downstream columns, search answers, and the graph
+//! filter takes dbt's --select/--exclude syntax (result: from the last run, config.<key>:,
+//! clear messages for typos), keeps it in the link, and answers what `tmk ls` answers.
+//! Screenshots go to target/docs-screenshots/ for a person to look at. A machine without
+//! Chromium fails these tests, loudly: they are never skipped.
 #![allow(clippy::disallowed_methods)]
 
 mod common;
@@ -207,6 +209,51 @@ async fn click_at(client: &Client, x: f64, y: f64) {
     client.release_actions().await.expect("release");
 }
 
+/// Type a selection over what the graph's select and exclude boxes hold (Ctrl+A, then the
+/// text; a cleared box would apply itself on its own), and press Enter.
+async fn type_selection(client: &Client, select: &str, exclude: &str) {
+    for (id, text) in [("selector", select), ("exclude", exclude)] {
+        let input = client.find(Locator::Id(id)).await.expect("a selector box");
+        let keys = if text.is_empty() { "\u{E003}" } else { text };
+        input
+            .send_keys(&format!("\u{E009}a\u{E000}{keys}"))
+            .await
+            .expect("type a selector");
+    }
+    client
+        .find(Locator::Id("exclude"))
+        .await
+        .expect("the exclude box")
+        .send_keys("\u{E007}")
+        .await
+        .expect("press Enter");
+}
+
+/// Type a selection on the overview, and wait until the link holds it.
+async fn select_on_overview(client: &Client, select: &str, exclude: &str) {
+    type_selection(client, select, exclude).await;
+    let mut hash = format!("#select={}", select.replace(' ', "%20"));
+    if !exclude.is_empty() {
+        hash.push_str(&format!("&exclude={}", exclude.replace(' ', "%20")));
+    }
+    until(
+        client,
+        &format!("the selection {hash}"),
+        &format!("return location.hash === {}", json!(hash)),
+    )
+    .await;
+}
+
+/// The message under the selector boxes: its kind (error or notice) and text, hint included.
+async fn selector_message(client: &Client) -> (String, String) {
+    let value = js(
+        client,
+        "const box = document.getElementById('selector-message');          return box.hidden ? ['', ''] : [box.dataset.kind, box.textContent.trim()]",
+    )
+    .await;
+    serde_json::from_value(value).expect("kind and text")
+}
+
 fn built_jaffle_shop(name: &str) -> TestProject {
     let project = TestProject::from_fixture("jaffle_shop", name, "jaffle_shop");
     assert_ok(&project.tmk(&["build"]));
@@ -285,12 +332,14 @@ async fn the_served_site_draws_the_lineage_and_answers_clicks_and_search() {
         point["y"].as_f64().unwrap_or(0.0),
     )
     .await;
+    // The graph keeps its selection, and the link says so.
     until(
         &client,
         "stg_payments's page",
-        "return location.hash === '#node=model.jaffle_shop.stg_payments'",
+        "return location.hash === '#node=model.jaffle_shop.stg_payments&select=+orders+'",
     )
     .await;
+    assert_eq!(graph_list(&client, "nodes").await.len(), 5);
     assert_eq!(
         shown_columns(&client).await,
         ["payment_id", "order_id", "payment_method", "amount"]
@@ -375,17 +424,12 @@ async fn the_served_site_draws_the_lineage_and_answers_clicks_and_search() {
         "{downstream:?}"
     );
 
-    // The selector filter.
-    let selector = client.find(Locator::Id("selector")).await.expect("selector");
-    selector.clear().await.expect("clear");
-    selector
-        .send_keys("stg_orders+\u{E007}")
-        .await
-        .expect("type a selector");
+    // The selector filter, on the node's page.
+    type_selection(&client, "stg_orders+", "").await;
     until(
         &client,
         "the filtered graph",
-        "return JSON.parse(document.getElementById('graph').dataset.nodes).length === 3",
+        "return location.hash === '#node=model.jaffle_shop.stg_orders&select=stg_orders+'",
     )
     .await;
     assert_eq!(
@@ -395,25 +439,6 @@ async fn the_served_site_draws_the_lineage_and_answers_clicks_and_search() {
             "model.jaffle_shop.orders",
             "model.jaffle_shop.stg_orders"
         ]
-    );
-    selector.clear().await.expect("clear");
-    selector
-        .send_keys("tag:nothing\u{E007}")
-        .await
-        .expect("type a selector");
-    until(
-        &client,
-        "the selector error",
-        "return document.getElementById('selector-error').textContent !== ''",
-    )
-    .await;
-    assert_eq!(
-        js(
-            &client,
-            "return document.getElementById('selector-error').textContent"
-        )
-        .await,
-        "`tag:nothing` matches nothing"
     );
 
     // Search answers, and Enter opens the best match.
@@ -480,6 +505,266 @@ async fn the_site_works_from_a_file_url_without_a_server() {
             "seed.jaffle_shop.raw_orders"
         ]
     );
+    client.close().await.expect("close the browser");
+}
+
+/// jaffle_shop with what the filter's methods look at: a source, a model with group, access,
+/// tags and meta, and a singular test that fails (so the last run has a `fail`). Built (the
+/// failing test makes the build exit 1) and its docs generated.
+fn filter_project(name: &str) -> TestProject {
+    let project = TestProject::from_fixture("jaffle_shop", name, "jaffle_shop");
+    project.write(
+        "tests/assert_orders_amount_is_zero.sql",
+        "-- Fails on purpose: orders have amounts.\nselect order_id from {{ ref('orders') }} where amount > 0\n",
+    );
+    project.write(
+        "models/sources.yml",
+        "sources:\n  - name: jaffle_raw\n    schema: \"{{ target.schema }}\"\n    tables:\n      - name: customers\n        identifier: raw_customers\n",
+    );
+    let customers = project.read("models/customers.sql");
+    project.write(
+        "models/customers.sql",
+        &format!(
+            "{{{{ config(group='finance', access='public', tags=['pii', 'finance'], meta={{'owner': 'ann'}}) }}}}\n{customers}"
+        ),
+    );
+    let build = project.tmk(&["build"]);
+    common::assert_exit(&build, 1);
+    assert!(build.stdout.contains("ERROR=1"), "{}", build.stdout);
+    assert_ok(&project.tmk(&["docs", "generate"]));
+    project
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graph_filter_takes_dbt_selectors_and_keeps_them_in_the_link() {
+    let project = filter_project("docs_filter");
+    let (_driver, webdriver) = start_chromedriver();
+    let (_server, url) = start_server(&project);
+    let client = browser(&webdriver).await;
+
+    // A link with a selection opens on it, both boxes filled in.
+    open(
+        &client,
+        &format!("{url}#select=+customers&exclude=resource_type:seed"),
+    )
+    .await;
+    assert_eq!(
+        graph_list(&client, "nodes").await,
+        [
+            "model.jaffle_shop.customers",
+            "model.jaffle_shop.stg_customers",
+            "model.jaffle_shop.stg_orders",
+            "model.jaffle_shop.stg_payments"
+        ]
+    );
+    let boxes = js(
+        &client,
+        "return [document.getElementById('selector').value, document.getElementById('exclude').value]",
+    )
+    .await;
+    assert_eq!(boxes, json!(["+customers", "resource_type:seed"]));
+
+    // --exclude takes graph operators too: what is selected minus what is excluded.
+    select_on_overview(&client, "+orders", "stg_payments+").await;
+    assert_eq!(
+        graph_list(&client, "nodes").await,
+        [
+            "model.jaffle_shop.stg_orders",
+            "seed.jaffle_shop.raw_orders",
+            "seed.jaffle_shop.raw_payments"
+        ]
+    );
+    assert_eq!(selector_message(&client).await, (String::new(), String::new()));
+
+    // result: reads the last run; the failed test is not drawn, the node it tests is.
+    select_on_overview(&client, "1+result:fail", "").await;
+    assert_eq!(graph_list(&client, "nodes").await, ["model.jaffle_shop.orders"]);
+    select_on_overview(&client, "result:fail", "").await;
+    assert!(graph_list(&client, "nodes").await.is_empty());
+    assert_eq!(
+        selector_message(&client).await,
+        (
+            "notice".to_string(),
+            "the selection holds 1 test and the graph does not draw tests: `1+result:fail` draws the nodes they test"
+                .to_string()
+        )
+    );
+    select_on_overview(&client, "result:success,resource_type:seed", "").await;
+    assert_eq!(
+        graph_list(&client, "nodes").await,
+        [
+            "seed.jaffle_shop.raw_customers",
+            "seed.jaffle_shop.raw_orders",
+            "seed.jaffle_shop.raw_payments"
+        ]
+    );
+
+    // Any config key, access:, group:, source: and test_type:.
+    for (select, drawn) in [
+        ("config.meta.owner:ann", "model.jaffle_shop.customers"),
+        ("access:public,group:finance", "model.jaffle_shop.customers"),
+        ("source:jaffle_raw", "source.jaffle_shop.jaffle_raw.customers"),
+        ("1+test_type:singular", "model.jaffle_shop.orders"),
+    ] {
+        select_on_overview(&client, select, "").await;
+        assert_eq!(graph_list(&client, "nodes").await, [drawn], "{select}");
+    }
+
+    // A typo: a message naming the closest method, the box marked, the graph left as it was.
+    select_on_overview(&client, "tagg:finance", "").await;
+    assert_eq!(
+        selector_message(&client).await.1.lines().next(),
+        Some(
+            "unknown selector method `tagg` in `tagg:finance` hint: did you mean `tag`? valid methods: `fqn`, `tag`, `path`, `file`, `package`, `config`, `resource_type`, `source`, `test_type`, `test_name`, `group`, `access`, `exposure`, `metric`, `semantic_model`, `saved_query`, `unit_test`, `state`, `result`, `source_status`, `version`"
+        )
+    );
+    let marked = js(
+        &client,
+        "return [document.getElementById('selector').className, document.getElementById('exclude').className]",
+    )
+    .await;
+    assert_eq!(marked, json!(["invalid", ""]));
+    assert_eq!(graph_list(&client, "nodes").await, ["model.jaffle_shop.orders"]);
+    screenshot(&client, "selector-typo.png").await;
+    // state: has nothing to compare with here, and says so; the exclude box is the one marked.
+    select_on_overview(&client, "*", "state:modified").await;
+    let (kind, text) = selector_message(&client).await;
+    assert_eq!(kind, "error");
+    assert!(
+        text.starts_with(
+            "exclude: selector method `state` in `state:modified` is not available in the docs site: it compares \
+             the project with the artifacts of another run"
+        ),
+        "{text}"
+    );
+    // A kind of node tmk never has: nothing matches, and the message says why.
+    select_on_overview(&client, "exposure:weekly orders", "").await;
+    assert_eq!(graph_list(&client, "nodes").await, ["model.jaffle_shop.orders"]);
+    assert_eq!(
+        selector_message(&client).await,
+        (
+            "notice".to_string(),
+            "`exposure:weekly` matches nothing: this project has no exposures".to_string()
+        )
+    );
+
+    // A click in the graph keeps the selection in the link, and the link reopens the view.
+    select_on_overview(&client, "+customers", "stg_payments").await;
+    screenshot(&client, "selector-exclude.png").await;
+    let point = js(
+        &client,
+        "return window.tmkDocs.screenPosition('model.jaffle_shop.stg_orders')",
+    )
+    .await;
+    click_at(
+        &client,
+        point["x"].as_f64().unwrap_or(0.0),
+        point["y"].as_f64().unwrap_or(0.0),
+    )
+    .await;
+    let link = "#node=model.jaffle_shop.stg_orders&select=+customers&exclude=stg_payments";
+    until(
+        &client,
+        "stg_orders's page",
+        &format!("return location.hash === '{link}'"),
+    )
+    .await;
+    let drawn = graph_list(&client, "nodes").await;
+    client.goto("about:blank").await.expect("leave the page");
+    open(&client, &format!("{url}{link}")).await;
+    assert_eq!(graph_list(&client, "nodes").await, drawn);
+    assert_eq!(
+        js(
+            &client,
+            "return document.querySelector('#detail h1').firstChild.textContent.trim()"
+        )
+        .await,
+        "stg_orders"
+    );
+    client.close().await.expect("close the browser");
+}
+
+/// The unique ids `tmk ls` selects.
+fn listed(project: &TestProject, select: &str, exclude: &str) -> Vec<String> {
+    let mut args = vec!["ls", "-s", select, "--output", "json"];
+    if !exclude.is_empty() {
+        args.extend(["--exclude", exclude]);
+    }
+    let run = project.tmk(&args);
+    assert_ok(&run);
+    let mut ids: Vec<String> = run
+        .stdout
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|node| node["unique_id"].as_str().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_graph_filter_answers_what_tmk_ls_answers() {
+    let project = filter_project("docs_filter_ls");
+    let (_driver, webdriver) = start_chromedriver();
+    let client = browser(&webdriver).await;
+    let index = project.path().join("target/docs/index.html");
+    open(&client, &format!("file://{}", index.display())).await;
+    // Config keys left at dbt's defaults are not compared: `tmk ls` sees only the configs a
+    // project sets, the site (like dbt) the manifest's, defaults included.
+    let selections = [
+        ("stg_orders", ""),
+        ("+orders", "stg_payments+"),
+        ("@stg_orders", ""),
+        ("2+customers", "resource_type:seed"),
+        ("@test_type:singular", ""),
+        (
+            "1+relationships_orders_customer_id__customer_id__ref_customers_",
+            "",
+        ),
+        ("jaffle_shop.staging.* orders.sql", "test_name:not_null"),
+        ("path:models/**/stg_*.sql", ""),
+        ("models/staging,config.materialized:view", ""),
+        ("tag:fin*", ""),
+        ("group:finance access:public config.meta.owner:ann", ""),
+        ("source:jaffle_raw.customers+", ""),
+        ("test_type:data", "test_name:[nu]*"),
+        ("package:jaffle_shop", "file:assert_orders_amount_is_zero"),
+        ("*", "+customers"),
+    ];
+    for (select, exclude) in selections {
+        let answer = client
+            .execute(
+                "return window.tmkDocs.select(arguments[0], arguments[1])",
+                vec![json!(select), json!(exclude)],
+            )
+            .await
+            .expect("select");
+        let ids: Vec<String> = serde_json::from_value(answer["ids"].clone()).unwrap_or_default();
+        assert!(!ids.is_empty(), "{select} --exclude {exclude}: {answer}");
+        assert_eq!(
+            ids,
+            listed(&project, select, exclude),
+            "{select} --exclude {exclude}"
+        );
+    }
+    // The same mistakes get the same messages.
+    for select in ["tagg:finance", "@+orders", "resource_type:modle", "a,,b"] {
+        let answer = client
+            .execute(
+                "return window.tmkDocs.select(arguments[0], '')",
+                vec![json!(select)],
+            )
+            .await
+            .expect("select");
+        let message = answer["error"].as_str().unwrap_or_default();
+        let run = project.tmk(&["ls", "-s", select]);
+        common::assert_exit(&run, 2);
+        assert!(
+            !message.is_empty() && run.stderr.contains(&format!("bad selector: {message}")),
+            "{select}: {answer} vs {}",
+            run.stderr
+        );
+    }
     client.close().await.expect("close the browser");
 }
 

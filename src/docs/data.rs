@@ -3,7 +3,9 @@
 //! snapshots, tests) with its rendered description, columns, SQL, status and graph position,
 //! and the edges between them. Descriptions are Markdown rendered to HTML here. Column edges
 //! are stored upstream only (`up` on each column); the page derives downstream by reversing
-//! them. Pure: values in, a value out.
+//! them. What the page's selector filter matches on (fqn, config, test name, source name, the
+//! tests' parents) is here too, with each distinct config stored once. Pure: values in, a
+//! value out.
 
 use std::collections::HashMap;
 
@@ -122,21 +124,25 @@ pub fn site_data(artifacts: &Artifacts) -> Value {
     }
     edges.sort_unstable();
     edges.dedup();
+    let test_edges = test_edges(&entries, &index);
     let placements = layout::layered(entries.len(), &edges);
+    let mut configs = Configs::default();
     let results = run_results(artifacts.run_results);
     let nodes: Vec<Value> = entries
         .iter()
         .enumerate()
         .map(|(position, node)| {
             let result = results.get(text(node, "unique_id"));
-            node_json(
+            let mut out = node_json(
                 node,
                 std::mem::take(&mut columns[position]),
                 &node_tests[position],
                 attached[position],
                 in_graph[position].then_some(placements[position]),
                 result,
-            )
+            );
+            selectable_fields(node, &mut configs, &mut out);
+            Value::Object(out)
         })
         .collect();
     json!({
@@ -146,13 +152,101 @@ pub fn site_data(artifacts: &Artifacts) -> Value {
         "overview": overview(manifest),
         "nodes": nodes,
         "edges": edges,
+        "test_edges": test_edges,
+        "configs": configs.list,
     })
 }
 
+/// Each test's parents as (parent, test) edges: the graph does not draw tests, but selection
+/// walks through them (`@m` reaches the other parents of m's relationships tests, as in dbt).
+fn test_edges(entries: &[&Value], index: &HashMap<&str, usize>) -> Vec<(usize, usize)> {
+    let mut edges: Vec<(usize, usize)> = entries
+        .iter()
+        .enumerate()
+        .filter(|(_, node)| text(node, "resource_type") == "test")
+        .flat_map(|(test, node)| {
+            parents(node)
+                .into_iter()
+                .filter_map(move |parent| index.get(parent).map(|&parent| (parent, test)))
+        })
+        .collect();
+    edges.sort_unstable();
+    edges.dedup();
+    edges
+}
+
+/// The distinct configs of the site's nodes, each stored once: nodes refer to theirs by index
+/// (`c`), so 5,000 models sharing three configs cost three configs.
+#[derive(Default)]
+struct Configs {
+    list: Vec<Value>,
+    seen: HashMap<String, usize>,
+}
+
+impl Configs {
+    /// The index of `config`, added when new.
+    fn index(&mut self, config: Value) -> usize {
+        let key = config.to_string();
+        if let Some(&known) = self.seen.get(&key) {
+            return known;
+        }
+        self.list.push(config);
+        self.seen.insert(key, self.list.len() - 1);
+        self.list.len() - 1
+    }
+}
+
+/// What `config.<key>:` can match: the config without nulls, empty lists and empty mappings,
+/// and lists without their non-scalar items (a selector compares scalars only).
+fn selectable_config(value: &Value) -> Option<Value> {
+    match value {
+        Value::Null => None,
+        Value::Array(items) => {
+            let scalars: Vec<Value> = items
+                .iter()
+                .filter(|item| !matches!(item, Value::Null | Value::Array(_) | Value::Object(_)))
+                .cloned()
+                .collect();
+            (!scalars.is_empty()).then_some(Value::Array(scalars))
+        }
+        Value::Object(map) => {
+            let kept: Map<String, Value> = map
+                .iter()
+                .filter_map(|(key, value)| Some((key.clone(), selectable_config(value)?)))
+                .collect();
+            (!kept.is_empty()).then_some(Value::Object(kept))
+        }
+        scalar => Some(scalar.clone()),
+    }
+}
+
+/// The fields the selector filter reads beyond what the page shows: the fqn, the config (an
+/// index into `configs`), a generic test's test name and a source's source name.
+fn selectable_fields(node: &Value, configs: &mut Configs, out: &mut Map<String, Value>) {
+    out.insert(
+        "fqn".into(),
+        node.get("fqn").cloned().unwrap_or_else(|| json!([])),
+    );
+    let config = node
+        .get("config")
+        .and_then(selectable_config)
+        .unwrap_or_else(|| json!({}));
+    out.insert("c".into(), json!(configs.index(config)));
+    if let Some(test_name) = node
+        .pointer("/test_metadata/name")
+        .filter(|name| name.is_string())
+    {
+        out.insert("tn".into(), test_name.clone());
+    }
+    if text(node, "resource_type") == "source" {
+        out.insert("sn".into(), json!(text(node, "source_name")));
+    }
+}
+
 /// The parts of manifest.json the site uses, read from its bytes: the nodes' and sources'
-/// fields below, the metadata and the docs blocks. Everything else (configs, checksums,
-/// macros, the dependency maps) is skipped while parsing, which is most of a large manifest's
-/// parse time. The result has the manifest's shape, with only those keys.
+/// fields below, the metadata and the docs blocks. Everything else (checksums, unrendered
+/// configs, macros, the dependency maps) is skipped while parsing, which is most of a large
+/// manifest's parse time. The result has the manifest's shape, with only those keys.
 pub fn read_manifest(bytes: &[u8]) -> serde_json::Result<Value> {
     let view: ManifestView = serde_json::from_slice(bytes)?;
     let group = |nodes: Option<std::collections::BTreeMap<String, NodeView>>| {
@@ -193,13 +287,14 @@ struct NodeView {
     original_file_path: Option<Value>,
     source_name: Option<Value>,
     relation_name: Option<Value>,
+    fqn: Option<Value>,
     tags: Option<Value>,
     description: Option<Value>,
     raw_code: Option<Value>,
     compiled_code: Option<Value>,
     columns: Option<Value>,
     depends_on: Option<DependsOnView>,
-    config: Option<ConfigView>,
+    config: Option<Value>,
     attached_node: Option<Value>,
     column_name: Option<Value>,
     test_metadata: Option<TestMetadataView>,
@@ -208,11 +303,6 @@ struct NodeView {
 #[derive(serde::Deserialize)]
 struct DependsOnView {
     nodes: Option<Value>,
-}
-
-#[derive(serde::Deserialize)]
-struct ConfigView {
-    materialized: Option<Value>,
 }
 
 #[derive(serde::Deserialize)]
@@ -231,6 +321,7 @@ impl NodeView {
             ("original_file_path", self.original_file_path),
             ("source_name", self.source_name),
             ("relation_name", self.relation_name),
+            ("fqn", self.fqn),
             ("tags", self.tags),
             ("description", self.description),
             ("raw_code", self.raw_code),
@@ -243,11 +334,7 @@ impl NodeView {
                 self.depends_on
                     .map(|depends_on| json!({"nodes": depends_on.nodes})),
             ),
-            (
-                "config",
-                self.config
-                    .map(|config| json!({"materialized": config.materialized})),
-            ),
+            ("config", self.config),
             (
                 "test_metadata",
                 self.test_metadata.map(|test| json!({"name": test.name})),
@@ -362,7 +449,7 @@ fn node_json(
     attached: Option<usize>,
     placement: Option<layout::Placement>,
     result: Option<&&Value>,
-) -> Value {
+) -> Map<String, Value> {
     let resource_type = text(node, "resource_type");
     let name = if resource_type == "source" {
         format!("{}.{}", text(node, "source_name"), text(node, "name"))
@@ -443,7 +530,7 @@ fn node_json(
             out.insert("msg".into(), json!(message));
         }
     }
-    Value::Object(out)
+    out
 }
 
 /// The project's `__overview__` docs block, rendered; None when the project has none.
@@ -475,8 +562,10 @@ mod tests {
             "nodes": {
                 "model.shop.orders": {
                     "unique_id": "model.shop.orders", "resource_type": "model", "name": "orders",
-                    "package_name": "shop", "original_file_path": "models/orders.sql",
-                    "config": {"materialized": "table"}, "tags": ["finance"],
+                    "package_name": "shop", "original_file_path": "models/orders.sql", "fqn": ["shop", "orders"],
+                    "config": {"materialized": "table", "meta": {"owner": "ann", "team": null}, "grants": {},
+                               "post-hook": [], "tags": ["finance", null]},
+                    "tags": ["finance"],
                     "description": "All **orders**.", "raw_code": "select 1", "compiled_code": "select 1",
                     "columns": {"order_id": {"name": "order_id", "description": "The key.", "data_type": null}},
                     "depends_on": {"nodes": ["source.shop.raw.orders"]}
@@ -485,13 +574,14 @@ mod tests {
                     "unique_id": "test.shop.unique_orders_order_id.abc", "resource_type": "test",
                     "name": "unique_orders_order_id", "attached_node": "model.shop.orders",
                     "column_name": "order_id", "test_metadata": {"name": "unique"},
+                    "config": {"enabled": true, "where": null},
                     "depends_on": {"nodes": ["model.shop.orders"]}
                 }
             },
             "sources": {
                 "source.shop.raw.orders": {
                     "unique_id": "source.shop.raw.orders", "resource_type": "source", "name": "orders",
-                    "source_name": "raw", "description": "", "columns": {}
+                    "source_name": "raw", "description": "", "columns": {}, "config": {"enabled": true, "meta": {}}
                 }
             },
             "docs": {"doc.shop.__overview__": {"block_contents": "# Shop"}}

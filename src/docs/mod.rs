@@ -16,9 +16,10 @@ use serde_json::Value;
 use crate::error::Result;
 
 /// The page's files, embedded in the binary: (name, content).
-const ASSETS: [(&str, &str); 3] = [
+const ASSETS: [(&str, &str); 4] = [
     ("index.html", include_str!("assets/index.html")),
     ("tmk.css", include_str!("assets/tmk.css")),
+    ("select.js", include_str!("assets/select.js")),
     ("tmk.js", include_str!("assets/tmk.js")),
 ];
 

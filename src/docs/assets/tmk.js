@@ -1,7 +1,8 @@
 // tmk docs: the page's behaviour. Reads window.TMK_DATA (written by `tmk docs generate`: nodes
 // with columns, SQL, status and a precomputed layered layout; edges; column lineage as each
 // column's upstream columns) and draws a sidebar, search, node pages, and a canvas lineage graph
-// that draws only what is in view. No framework, no network.
+// that draws only what is in view, filtered with dbt's selector syntax (select.js). No
+// framework, no network.
 (function () {
   "use strict";
   const DATA = window.TMK_DATA || { nodes: [], edges: [] };
@@ -14,10 +15,9 @@
 
   // ---- Indexes -------------------------------------------------------------------------
   const byId = new Map();
-  const parents = NODES.map(() => []);
-  const children = NODES.map(() => []);
   NODES.forEach((node, i) => byId.set(node.id, i));
-  for (const [p, c] of DATA.edges) { parents[c].push(p); children[p].push(c); }
+  // The drawn graph's edges (tests are not drawn; the selector walks through them).
+  const { parents, children } = window.TmkSelector.adjacency(NODES.length, DATA.edges);
   // Column lineage: key "node|column" (column lower-cased) → upstream keys; downstream reversed.
   const colKey = (node, column) => node + "|" + String(column).toLowerCase();
   const upstreamOf = new Map();
@@ -46,15 +46,28 @@
   const transformChip = (column) => column && column.tr ? `<span class="chip" title="how it is computed">${esc(column.tr)}</span>` : "";
   const hasLineage = upstreamOf.size > 0;
 
-  // ---- Routing: #node=<unique id>&col=<column> ---------------------------------------------
+  // ---- Routing: #node=<unique id>&col=<column>&select=<selector>&exclude=<selector> -------
+  // The hash is the whole view: the node page, its column, and the graph's selection (absent:
+  // the node's +node+ neighbourhood, or everything on the overview), so a link reopens it.
+  // Selectors keep `+ : , @ / *` readable; `+` is not a space here, unlike in a query string.
   function route() {
-    const params = new URLSearchParams(location.hash.slice(1));
-    return { node: params.get("node"), col: params.get("col") };
+    const params = {};
+    for (const part of location.hash.slice(1).split("&")) {
+      const eq = part.indexOf("=");
+      if (eq <= 0) continue;
+      try { params[part.slice(0, eq)] = decodeURIComponent(part.slice(eq + 1)); } catch { /* a mangled link: ignore the part */ }
+    }
+    return { node: params.node ?? null, col: params.col ?? null, select: params.select ?? null, exclude: params.exclude ?? null, q: params.q ?? null };
   }
-  function href(id, col) {
-    let hash = "#node=" + encodeURIComponent(id);
-    if (col) hash += "&col=" + encodeURIComponent(col);
-    return hash;
+  const encode = (value) => encodeURIComponent(value).replace(/%(2B|3A|2C|40|2F|2A)/g, (escaped) => decodeURIComponent(escaped));
+  // The hash of a node page (with a column), and of a graph selection {select, exclude}.
+  function href(id, col, view) {
+    const parts = [];
+    if (id) parts.push("node=" + encode(id));
+    if (col) parts.push("col=" + encode(col));
+    if (view) parts.push("select=" + encode(view.select));
+    if (view && view.exclude) parts.push("exclude=" + encode(view.exclude));
+    return "#" + parts.join("&");
   }
 
   // ---- Header and sidebar ------------------------------------------------------------------
@@ -195,74 +208,11 @@
     });
   }
 
-  // ---- Selector syntax (a port of tmk's simple forms) --------------------------------------
-  // Supported: names and globs (*), tag:, path:, resource_type:, source:, package:, fqn:,
-  // config.materialized:, with +, N+, +N and @ around them; space = union, comma = intersection.
+  // ---- Selection: dbt's --select/--exclude (select.js), drawn without tests ----------------
   const inGraph = NODES.map((node) => node.L !== undefined);
-  function glob(pattern) {
-    const re = "^" + pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".") + "$";
-    return new RegExp(re, "i");
-  }
-  function matchAtom(method, value) {
-    const out = [];
-    const re = glob(value);
-    const test = {
-      name: (n) => re.test(n.n) || re.test(n.n.split(".").pop()) || re.test(n.id),
-      tag: (n) => (n.tags || []).some((t) => re.test(t)),
-      path: (n) => (n.f || "").startsWith(value.replace(/\/$/, "")) || re.test(n.f || ""),
-      resource_type: (n) => n.t === value,
-      source: (n) => n.t === "source" && (re.test(n.n) || re.test(n.n.split(".")[0])),
-      package: (n) => re.test(n.pkg || ""),
-      fqn: (n) => re.test(n.n) || re.test(n.id.split(".").slice(1).join(".")),
-      "config.materialized": (n) => re.test(n.m || ""),
-    }[method];
-    if (!test) throw new Error(`\`${method}:\` is not supported here (try name, tag:, path:, resource_type:, source:, package:, fqn:, config.materialized:)`);
-    NODES.forEach((node, i) => { if (inGraph[i] && test(node)) out.push(i); });
-    return out;
-  }
-  function walk(start, next, depth) {
-    const seen = new Set(start);
-    let frontier = start;
-    for (let d = 0; frontier.length && d < depth; d++) {
-      const found = [];
-      for (const i of frontier) for (const j of next[i]) if (!seen.has(j)) { seen.add(j); found.push(j); }
-      frontier = found;
-    }
-    return seen;
-  }
-  function selectTerm(term) {
-    const m = /^(@)?(?:(\d*)\+)?([^+]+?)(?:\+(\d*))?$/.exec(term);
-    if (!m) throw new Error(`cannot read \`${term}\``);
-    const [, at, upN, body, downN] = m;
-    const colon = body.indexOf(":");
-    const method = colon > 0 ? body.slice(0, colon) : "name";
-    const value = colon > 0 ? body.slice(colon + 1) : body;
-    const base = matchAtom(method, value);
-    if (!base.length) throw new Error(`\`${term}\` matches nothing`);
-    const result = new Set(base);
-    const hasUp = term.startsWith("+") || /^@?\d+\+/.test(term);
-    const hasDown = /\+\d*$/.test(term);
-    if (at) {
-      const down = walk(base, children, Infinity);
-      for (const i of down) result.add(i);
-      for (const i of walk([...down], parents, Infinity)) result.add(i);
-    }
-    if (hasUp) for (const i of walk(base, parents, upN ? +upN : Infinity)) result.add(i);
-    if (hasDown) for (const i of walk(base, children, downN ? +downN : Infinity)) result.add(i);
-    return result;
-  }
-  function select(text) {
-    const union = new Set();
-    for (const group of text.trim().split(/\s+/).filter(Boolean)) {
-      let acc = null;
-      for (const term of group.split(",").filter(Boolean)) {
-        const set = selectTerm(term);
-        acc = acc === null ? set : new Set([...acc].filter((i) => set.has(i)));
-      }
-      for (const i of acc || []) union.add(i);
-    }
-    return union;
-  }
+  const selector = window.TmkSelector.create(DATA);
+  // The term that selects node i by itself: its name, or source:<source>.<table>.
+  const nodeTerm = (i) => (NODES[i].t === "source" ? "source:" : "") + NODES[i].n;
 
   // ---- The graph ---------------------------------------------------------------------------
   const NODE_W = 190, NODE_H = 30, COL_GAP = 90, ROW_GAP = 14, COL_ROW = 19;
@@ -324,7 +274,8 @@
     canvas.dataset.edges = JSON.stringify(G.edges.map(([p, c]) => NODES[p].id + " -> " + NODES[c].id).sort());
     canvas.dataset.columnEdges = JSON.stringify(G.colEdges.map(([a, b]) => keyLabel(a) + " -> " + keyLabel(b)).sort());
     const total = inGraph.filter(Boolean).length;
-    $("graph-count").textContent = `${G.visible.length} of ${total} nodes` + (G.column ? ` · column ${keyLabel(G.column)}` : "");
+    const tests = opts.tests || 0;
+    $("graph-count").textContent = `${G.visible.length} of ${total} nodes` + (tests ? ` · ${tests} tests` : "") + (G.column ? ` · column ${keyLabel(G.column)}` : "");
     fit();
   }
   function keyLabel(key) {
@@ -524,11 +475,11 @@
       canvas.classList.remove("dragging");
       if (moved || event.target !== canvas) return;
       const i = nodeAt(event.clientX, event.clientY);
-      if (i >= 0) openNode(NODES[i].id, { keepGraph: true });
+      if (i >= 0) openNode(NODES[i].id, drawn);
     });
     canvas.addEventListener("dblclick", (event) => {
       const i = nodeAt(event.clientX, event.clientY);
-      if (i >= 0) { $("selector").value = "+" + NODES[i].n + "+"; applySelector(); }
+      if (i >= 0) { $("selector").value = "+" + nodeTerm(i) + "+"; applySelector(); }
     });
     canvas.addEventListener("wheel", (event) => {
       event.preventDefault();
@@ -543,23 +494,56 @@
     }, { passive: false });
     new ResizeObserver(resize).observe(canvas);
     $("graph-fit").addEventListener("click", fit);
-    $("graph-all").addEventListener("click", () => { $("selector").value = ""; applySelector(); });
+    $("graph-all").addEventListener("click", () => { $("selector").value = ""; $("exclude").value = ""; applySelector(); });
     $("graph-size").addEventListener("click", () => { document.body.classList.toggle("graph-large"); });
-    $("selector").addEventListener("keydown", (event) => { if (event.key === "Enter") applySelector(); });
-    $("selector").addEventListener("change", applySelector);
-  }
-  function applySelector() {
-    const text = $("selector").value;
-    const input = $("selector");
-    try {
-      const chosen = text.trim() ? select(text) : NODES.map((_, i) => i);
-      input.classList.remove("invalid");
-      $("selector-error").textContent = "";
-      show(chosen);
-    } catch (error) {
-      input.classList.add("invalid");
-      $("selector-error").textContent = error.message;
+    for (const box of [$("selector"), $("exclude")]) {
+      box.addEventListener("keydown", (event) => { if (event.key === "Enter") applySelector(); });
+      box.addEventListener("change", applySelector);
     }
+  }
+  // The boxes' selection becomes the view through the hash (a link to it reopens it).
+  function applySelector() {
+    const next = href(route().node, null, { select: $("selector").value.trim(), exclude: $("exclude").value.trim() });
+    if (location.hash === next) render(); else location.hash = next;
+  }
+  // The selection drawn ({select, exclude}); null before the first and in column mode.
+  let drawn = null;
+  // Show the selection `view` in the boxes and draw it, unless it is what is drawn.
+  function showView(view) {
+    $("selector").value = view.select;
+    $("exclude").value = view.exclude;
+    if (drawn && drawn.select === view.select && drawn.exclude === view.exclude) { draw(); return; }
+    drawn = null;
+    let result;
+    try {
+      result = selector.evaluate(view.select, view.exclude);
+    } catch (error) {
+      const known = error instanceof window.TmkSelector.SelectorError;
+      if (!known) console.error(error);
+      selectorMessage("error", known ? error.message : `the page could not evaluate this selector (${error.message}); please report it`, error.hint, error.input);
+      return;
+    }
+    const tests = [...result.nodes].filter((i) => !inGraph[i]).length;
+    show(result.nodes, { tests });
+    drawn = view;
+    const notices = result.notices.slice();
+    if (tests && !G.visible.length) notices.push(testsOnly(view.select, tests));
+    selectorMessage("notice", notices.join("; "));
+  }
+  // Why a selection of tests draws nothing, and what would draw the nodes they test.
+  function testsOnly(text, count) {
+    const example = /^[^\s,@+\d][^\s,]*$/.test(text) ? `\`1+${text}\`` : "`1+` in front of a term";
+    return `the selection holds ${count} test${count === 1 ? "" : "s"} and the graph does not draw tests: ${example} draws the nodes they test`;
+  }
+  // The line under the boxes: an error (the box at fault marked) or notices; none when empty.
+  function selectorMessage(kind, text, hint, input) {
+    const box = $("selector-message");
+    box.hidden = !text;
+    box.dataset.kind = kind;
+    box.querySelector(".text").textContent = (input === "exclude" ? "exclude: " : "") + text;
+    box.querySelector(".hint").textContent = hint ? "hint: " + hint : "";
+    $("selector").classList.toggle("invalid", kind === "error" && input !== "exclude");
+    $("exclude").classList.toggle("invalid", kind === "error" && input === "exclude");
   }
   // The column's lineage: every upstream and downstream column, with their distance.
   function columnClosure(key) {
@@ -589,6 +573,8 @@
     const inView = new Set(keys);
     const colEdges = [];
     for (const k of inView) for (const u of upstreamOf.get(k) || []) if (inView.has(u)) colEdges.push([u, k]);
+    drawn = null;
+    selectorMessage("notice", "");
     show(rows.keys(), { rows, column: key, colEdges });
     return { up, down };
   }
@@ -697,23 +683,20 @@
   }
 
   // ---- Navigation --------------------------------------------------------------------------
-  let lastNode = null;
-  let keepGraphOnce = false;
-  function openNode(id, options) {
-    keepGraphOnce = !!(options && options.keepGraph);
-    const next = href(id);
+  // Open a node's page; with `view`, the graph keeps that selection.
+  function openNode(id, view) {
+    const next = href(id, null, view);
     if (location.hash === next) render(); else location.hash = next;
   }
   function render() {
-    const { node: id, col } = route();
+    const { node: id, col, select, exclude } = route();
     $("graph-tip").hidden = true;
     const i = id == null ? -1 : byId.has(id) ? byId.get(id) : -1;
     markSidebar(i >= 0 ? id : null);
     if (i < 0) {
       G.selected = -1;
       overviewPage();
-      if (lastNode !== "" || !G.visible.length) { $("selector").value = ""; applySelector(); }
-      lastNode = "";
+      showView({ select: select ?? "", exclude: exclude ?? "" });
       return;
     }
     const node = NODES[i];
@@ -721,15 +704,7 @@
     const focus = node.on !== undefined ? node.on : i;
     G.selected = focus;
     nodePage(i, col);
-    if (col) { lastNode = null; return; }
-    if (!keepGraphOnce && (lastNode !== id || G.column)) {
-      $("selector").value = "+" + NODES[focus].n + "+";
-      applySelector();
-    } else {
-      draw();
-    }
-    keepGraphOnce = false;
-    lastNode = id;
+    if (!col) showView({ select: select ?? "+" + nodeTerm(focus) + "+", exclude: exclude ?? "" });
   }
 
   header();
@@ -740,12 +715,20 @@
   resize();
   render();
   // `#q=text` opens with the search answered (links from elsewhere, and the speed benchmark).
-  const query = new URLSearchParams(location.hash.slice(1)).get("q");
+  const query = route().q;
   if (query) { $("search").value = query; showSearch(); }
   // The first frame is drawn now rather than on the next animation frame, so "ready" means
   // the graph is on screen; readyMs is the time since navigation started.
   paint();
-  window.tmkDocs = { screenPosition, select: (text) => [...select(text)].map((i) => NODES[i].id).sort() };
+  // For tests and other tools: where a node is drawn, and what a selection selects (tests too).
+  function selectIds(select, exclude) {
+    try {
+      return { ids: [...selector.evaluate(select, exclude).nodes].map((i) => NODES[i].id).sort() };
+    } catch (error) {
+      return { error: error.message, hint: error.hint, column: error.column, input: error.input };
+    }
+  }
+  window.tmkDocs = { screenPosition, select: selectIds };
   document.body.dataset.readyMs = performance.now().toFixed(0);
   document.body.dataset.ready = "true";
 })();
