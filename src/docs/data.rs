@@ -7,8 +7,9 @@
 //! tests' parents) is here too, with each distinct config stored once. Pure: values in, a
 //! value out.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::layout;
@@ -184,13 +185,14 @@ struct Configs {
 }
 
 impl Configs {
-    /// The index of `config`, added when new.
-    fn index(&mut self, config: Value) -> usize {
-        let key = config.to_string();
+    /// The index of `config`'s selectable part ([`selectable_config`]), added when new.
+    fn index(&mut self, config: Option<&Value>) -> usize {
+        let selectable = config.and_then(selectable_config).unwrap_or_else(|| json!({}));
+        let key = selectable.to_string();
         if let Some(&known) = self.seen.get(&key) {
             return known;
         }
-        self.list.push(config);
+        self.list.push(selectable);
         self.seen.insert(key, self.list.len() - 1);
         self.list.len() - 1
     }
@@ -227,11 +229,7 @@ fn selectable_fields(node: &Value, configs: &mut Configs, out: &mut Map<String, 
         "fqn".into(),
         node.get("fqn").cloned().unwrap_or_else(|| json!([])),
     );
-    let config = node
-        .get("config")
-        .and_then(selectable_config)
-        .unwrap_or_else(|| json!({}));
-    out.insert("c".into(), json!(configs.index(config)));
+    out.insert("c".into(), json!(configs.index(node.get("config"))));
     if let Some(test_name) = node
         .pointer("/test_metadata/name")
         .filter(|name| name.is_string())
@@ -246,40 +244,50 @@ fn selectable_fields(node: &Value, configs: &mut Configs, out: &mut Map<String, 
 /// The parts of manifest.json the site uses, read from its bytes: the nodes' and sources'
 /// fields below, the metadata and the docs blocks. Everything else (checksums, unrendered
 /// configs, macros, the dependency maps) is skipped while parsing, which is most of a large
-/// manifest's parse time. The result has the manifest's shape, with only those keys.
+/// manifest's parse time. The result has the manifest's shape, with only those keys, and of
+/// each config what a selector can match ([`selectable_config`]). Configs are a fifth of a
+/// manifest and most nodes share theirs: each distinct config text is parsed once.
 pub fn read_manifest(bytes: &[u8]) -> serde_json::Result<Value> {
     let view: ManifestView = serde_json::from_slice(bytes)?;
-    let group = |nodes: Option<std::collections::BTreeMap<String, NodeView>>| {
-        Value::Object(
-            nodes
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(unique_id, node)| (unique_id, node.into_value()))
-                .collect(),
-        )
-    };
+    let mut configs = HashMap::new();
     Ok(json!({
         "metadata": view.metadata,
-        "nodes": group(view.nodes),
-        "sources": group(view.sources),
+        "nodes": node_group(view.nodes, &mut configs),
+        "sources": node_group(view.sources, &mut configs),
         "docs": view.docs,
     }))
 }
 
+/// `nodes` or `sources` as a map from unique id to node.
+fn node_group<'a>(
+    nodes: Option<BTreeMap<String, NodeView<'a>>>,
+    configs: &mut HashMap<&'a str, Value>,
+) -> Value {
+    Value::Object(
+        nodes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(unique_id, node)| (unique_id, node.into_value(configs)))
+            .collect(),
+    )
+}
+
 /// manifest.json, as far as the site reads it.
 #[derive(serde::Deserialize)]
-struct ManifestView {
+struct ManifestView<'a> {
     #[serde(default)]
     metadata: Value,
-    nodes: Option<std::collections::BTreeMap<String, NodeView>>,
-    sources: Option<std::collections::BTreeMap<String, NodeView>>,
+    #[serde(borrow)]
+    nodes: Option<BTreeMap<String, NodeView<'a>>>,
+    #[serde(borrow)]
+    sources: Option<BTreeMap<String, NodeView<'a>>>,
     #[serde(default)]
     docs: Value,
 }
 
 /// One node or source, as far as the site reads it.
 #[derive(serde::Deserialize)]
-struct NodeView {
+struct NodeView<'a> {
     unique_id: Option<Value>,
     resource_type: Option<Value>,
     name: Option<Value>,
@@ -294,7 +302,8 @@ struct NodeView {
     compiled_code: Option<Value>,
     columns: Option<Value>,
     depends_on: Option<DependsOnView>,
-    config: Option<Value>,
+    #[serde(borrow)]
+    config: Option<&'a RawValue>,
     attached_node: Option<Value>,
     column_name: Option<Value>,
     test_metadata: Option<TestMetadataView>,
@@ -310,8 +319,20 @@ struct TestMetadataView {
     name: Option<Value>,
 }
 
-impl NodeView {
-    fn into_value(self) -> Value {
+impl<'a> NodeView<'a> {
+    /// The node's fields as a manifest node; `configs` holds the configs read so far, by text.
+    fn into_value(self, configs: &mut HashMap<&'a str, Value>) -> Value {
+        let config = self.config.map(|raw| {
+            configs
+                .entry(raw.get())
+                .or_insert_with(|| {
+                    serde_json::from_str(raw.get())
+                        .ok()
+                        .and_then(|config: Value| selectable_config(&config))
+                        .unwrap_or_else(|| json!({}))
+                })
+                .clone()
+        });
         let mut out = Map::new();
         let fields = [
             ("unique_id", self.unique_id),
@@ -334,7 +355,7 @@ impl NodeView {
                 self.depends_on
                     .map(|depends_on| json!({"nodes": depends_on.nodes})),
             ),
-            ("config", self.config),
+            ("config", config),
             (
                 "test_metadata",
                 self.test_metadata.map(|test| json!({"name": test.name})),
@@ -618,9 +639,22 @@ mod tests {
         full["nodes"]["model.shop.orders"]["checksum"] = json!({"name": "sha256"});
         let bytes = serde_json::to_vec(&full).expect("JSON");
         let read = read_manifest(&bytes).expect("a manifest");
-        let expected = manifest();
+        let mut expected = manifest();
+        for group in ["nodes", "sources"] {
+            for node in expected[group]
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|nodes| nodes.values_mut())
+            {
+                node["config"] = selectable_config(&node["config"]).unwrap_or_else(|| json!({}));
+            }
+        }
         assert_eq!(read["nodes"], expected["nodes"]);
         assert_eq!(read["sources"], expected["sources"]);
+        assert_eq!(
+            read["nodes"]["model.shop.orders"]["config"],
+            json!({"materialized": "table", "meta": {"owner": "ann"}, "tags": ["finance"]})
+        );
         assert_eq!(read["docs"], expected["docs"]);
         assert!(read.get("macros").is_none());
     }

@@ -290,7 +290,12 @@
     }
     return tokens.slice(tokenIndex).every((token) => token.run);
   }
-  const glob = (pattern, text) => globMatches(compileGlob(pattern), text);
+  // Whether `pattern` matches `text`; each pattern is compiled once.
+  const compiled = new Map();
+  function glob(pattern, text) {
+    if (!compiled.has(pattern)) compiled.set(pattern, compileGlob(pattern));
+    return globMatches(compiled.get(pattern), text);
+  }
 
   // ---- One node against one method (matching.rs) --------------------------------------------
   // dbt's fqn method: the node's name, or a dotted prefix of its fqn, with or without the
