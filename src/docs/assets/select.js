@@ -162,7 +162,7 @@
   // method was meant.
   function checkKeyword(name, index, term, fail) {
     if (KEYWORDS.includes(name) || name === "result") return;
-    if (ELSEWHERE[name]) {
+    if (Object.hasOwn(ELSEWHERE, name)) {
       fail(index, `selector method \`${name}\` in \`${term}\` is not available in the docs site: ${ELSEWHERE[name]}`,
         "`result:` selects by the last run's status here (e.g. `result:error+`); or select by name, tag, path or config");
     }

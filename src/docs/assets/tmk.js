@@ -51,13 +51,14 @@
   // the node's +node+ neighbourhood, or everything on the overview), so a link reopens it.
   // Selectors keep `+ : , @ / *` readable; `+` is not a space here, unlike in a query string.
   function route() {
-    const params = {};
+    const params = new Map();
     for (const part of location.hash.slice(1).split("&")) {
       const eq = part.indexOf("=");
       if (eq <= 0) continue;
-      try { params[part.slice(0, eq)] = decodeURIComponent(part.slice(eq + 1)); } catch { /* a mangled link: ignore the part */ }
+      try { params.set(part.slice(0, eq), decodeURIComponent(part.slice(eq + 1))); } catch { /* a mangled link: ignore the part */ }
     }
-    return { node: params.node ?? null, col: params.col ?? null, select: params.select ?? null, exclude: params.exclude ?? null, q: params.q ?? null };
+    const param = (key) => params.get(key) ?? null;
+    return { node: param("node"), col: param("col"), select: param("select"), exclude: param("exclude"), q: param("q") };
   }
   const encode = (value) => encodeURIComponent(value).replace(/%(2B|3A|2C|40|2F|2A)/g, (escaped) => decodeURIComponent(escaped));
   // The hash of a node page (with a column), and of a graph selection {select, exclude}.
