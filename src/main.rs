@@ -11,6 +11,12 @@ use tmk::commands;
 use tmk::console::Console;
 use tmk::plan::PlanKind;
 
+/// mimalloc: a compile spends a quarter of its time allocating and freeing small strings and
+/// maps on several threads, where glibc's malloc is slowest (README, "Compile"). Its arenas are
+/// committed lazily (`.cargo/config.toml`), which keeps peak memory where glibc's was.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // Fix the invocation's id and start time now (`run_started_at` is when tmk started).
     let _ = tmk::invocation::started_at_time();
