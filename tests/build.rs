@@ -684,6 +684,40 @@ fn long_generic_test_names_keep_the_full_name_and_use_a_short_alias() {
     );
 }
 
+/// A source's and its table's own `tags:` are the table's tags (with its config's), as in dbt:
+/// `tag:` selects it and manifest.json lists them.
+#[test]
+fn source_and_table_tags_select_the_source_table() {
+    let project = TestProject::new(
+        "source_tags",
+        &[(
+            "models/sources.yml",
+            "version: 2\nsources:\n  - name: raw\n    tags: [landing]\n    tables:\n      - name: users\n        tags: [pii]\n        config: {tags: [nightly]}\n      - name: events\n",
+        )],
+    );
+    for tag in ["landing", "pii", "nightly"] {
+        let listed = project.tmk(&["ls", "-s", &format!("tag:{tag}"), "-o", "name"]);
+        assert_ok(&listed);
+        let expected = if tag == "landing" {
+            "events\nusers\n"
+        } else {
+            "users\n"
+        };
+        assert_eq!(listed.stdout, expected, "tag:{tag}");
+    }
+    assert_ok(&project.tmk(&["compile"]));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&project.read("target/manifest.json")).expect("manifest.json");
+    let mut tags: Vec<&str> = manifest["sources"]["source.demo.raw.users"]["tags"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    tags.sort_unstable();
+    assert_eq!(tags, ["landing", "nightly", "pii"]);
+}
+
 /// Regression: rebuilding in parallel several tables that share dependent views deadlocked
 /// (each swap locked the shared view and waited for the other's table), or failed reading a
 /// view another swap was recreating. Swaps now take turns; building stays parallel.

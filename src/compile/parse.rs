@@ -782,6 +782,13 @@ impl<'p> Parser<'p> {
                             &config::from_yaml_mapping(&file.source, &raw_config.value, pos_of(raw_config))?,
                         );
                     }
+                    // The source's and the table's own `tags:` add to the configs' (as dbt).
+                    for tags in [&source.tags, &table.tags].into_iter().flatten() {
+                        config::merge_into(
+                            &mut node_config,
+                            &ConfigMap::from_iter([("tags".to_string(), tags.to_json())]),
+                        );
+                    }
                     let unique_id = format!("source.{}.{source_name}.{table_name}", self.project_name);
                     let mut node = self.new_node(
                         unique_id,
