@@ -685,7 +685,8 @@ fn long_generic_test_names_keep_the_full_name_and_use_a_short_alias() {
 }
 
 /// A source's and its table's own `tags:` are the table's tags (with its config's), as in dbt:
-/// `tag:` selects it and manifest.json lists them.
+/// `tag:` selects it (`ls -o name` prints dbt's search name, `source.table`) and manifest.json
+/// lists them.
 #[test]
 fn source_and_table_tags_select_the_source_table() {
     let project = TestProject::new(
@@ -699,9 +700,9 @@ fn source_and_table_tags_select_the_source_table() {
         let listed = project.tmk(&["ls", "-s", &format!("tag:{tag}"), "-o", "name"]);
         assert_ok(&listed);
         let expected = if tag == "landing" {
-            "events\nusers\n"
+            "raw.events\nraw.users\n"
         } else {
-            "users\n"
+            "raw.users\n"
         };
         assert_eq!(listed.stdout, expected, "tag:{tag}");
     }
