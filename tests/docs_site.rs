@@ -195,8 +195,18 @@ async fn lineage_side(client: &Client, side: &str) -> Vec<String> {
     serde_json::from_value(value).expect("lineage entries")
 }
 
-/// Click at a point of the viewport with a real pointer (the canvas has no elements to click).
-async fn click_at(client: &Client, x: f64, y: f64) {
+/// Click a node of the graph where the page draws it, with a real pointer (the canvas has no
+/// elements to click).
+async fn click_node(client: &Client, unique_id: &str) {
+    let point = js(
+        client,
+        &format!("return window.tmkDocs.screenPosition('{unique_id}')"),
+    )
+    .await;
+    let (x, y) = (
+        point["x"].as_f64().unwrap_or(0.0),
+        point["y"].as_f64().unwrap_or(0.0),
+    );
     let mouse = MouseActions::new("mouse".into())
         .then(PointerAction::MoveTo { duration: None, x, y })
         .then(PointerAction::Down {
@@ -321,17 +331,7 @@ async fn the_served_site_draws_the_lineage_and_answers_clicks_and_search() {
     screenshot(&client, "model-orders.png").await;
 
     // Clicking a node in the graph opens its page with its columns.
-    let point = js(
-        &client,
-        "return window.tmkDocs.screenPosition('model.jaffle_shop.stg_payments')",
-    )
-    .await;
-    click_at(
-        &client,
-        point["x"].as_f64().unwrap_or(0.0),
-        point["y"].as_f64().unwrap_or(0.0),
-    )
-    .await;
+    click_node(&client, "model.jaffle_shop.stg_payments").await;
     // The graph keeps its selection, and the link says so.
     until(
         &client,
@@ -651,17 +651,7 @@ async fn the_graph_filter_takes_dbt_selectors_and_keeps_them_in_the_link() {
     // A click in the graph keeps the selection in the link, and the link reopens the view.
     select_on_overview(&client, "+customers", "stg_payments").await;
     screenshot(&client, "selector-exclude.png").await;
-    let point = js(
-        &client,
-        "return window.tmkDocs.screenPosition('model.jaffle_shop.stg_orders')",
-    )
-    .await;
-    click_at(
-        &client,
-        point["x"].as_f64().unwrap_or(0.0),
-        point["y"].as_f64().unwrap_or(0.0),
-    )
-    .await;
+    click_node(&client, "model.jaffle_shop.stg_orders").await;
     let link = "#node=model.jaffle_shop.stg_orders&select=+customers&exclude=stg_payments";
     until(
         &client,
