@@ -67,6 +67,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "fail_calc",
     "store_failures",
     "store_failures_as",
+    "trust_constraints",
     "access",
     "group",
     "bind",
@@ -218,14 +219,16 @@ pub fn validate_values(config: &ConfigMap) -> std::result::Result<(), String> {
     }
     check_supported(config)?;
     RelationSettings::from_config(config)?;
-    if let Some(value) = config.get("store_failures")
-        && !value.is_boolean()
-        && !value.is_null()
-    {
-        return Err(format!(
-            "`store_failures` must be true or false, not `{}`",
-            value_text(value)
-        ));
+    for key in ["store_failures", "trust_constraints"] {
+        if let Some(value) = config.get(key)
+            && !value.is_boolean()
+            && !value.is_null()
+        {
+            return Err(format!(
+                "`{key}` must be true or false, not `{}`",
+                value_text(value)
+            ));
+        }
     }
     if let Some(value) = config.get("store_failures_as")
         && !value.is_null()

@@ -26,6 +26,7 @@ const CONFIG_ARGS: &[&str] = &[
     "fail_calc",
     "store_failures",
     "store_failures_as",
+    "trust_constraints",
     "meta",
     "database",
     "schema",

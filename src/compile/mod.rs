@@ -25,6 +25,7 @@ pub mod relation_settings;
 pub mod snapshot;
 pub mod source_map;
 pub mod test_batch;
+pub mod test_guarantee;
 
 use crate::compile::jinja::context::FromSerde;
 use std::collections::HashMap;

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::Manifest;
-use super::node::{Node, Relation, TestedRelation};
+use super::config::{ConfigExt, store_failures_as};
+use super::node::{Node, Relation, TestMetadata, TestedRelation};
 use super::quarantine::failing_condition;
 
 /// One test of a batch: its node and the aggregate that counts its failures.
@@ -97,14 +98,7 @@ fn batched(manifest: &Manifest, index: usize) -> Option<(Relation, BatchedTest)>
     if !matches!(test.namespace.as_deref(), None | Some("dbt") | Some("dbt_utils")) {
         return None;
     }
-    let relation = match &test.tested {
-        TestedRelation::Node(_) => manifest.nodes[test.attached_node?].relation.clone()?,
-        TestedRelation::Source(source, table) => manifest
-            .lookup
-            .sources
-            .get(&(source.clone(), table.clone()))?
-            .clone(),
-    };
+    let relation = tested_relation(manifest, test)?;
     let condition = match test.name.as_str() {
         "not_null" | "accepted_values" | "accepted_range" | "expression_is_true" => {
             failing_condition(manifest, node)?
@@ -139,25 +133,23 @@ fn batched(manifest: &Manifest, index: usize) -> Option<(Relation, BatchedTest)>
     ))
 }
 
+/// The relation a test checks: its model's, seed's or snapshot's, or its source table.
+pub(super) fn tested_relation(manifest: &Manifest, test: &TestMetadata) -> Option<Relation> {
+    match &test.tested {
+        TestedRelation::Node(_) => manifest.nodes[test.attached_node?].relation.clone(),
+        TestedRelation::Source(source, table) => manifest
+            .lookup
+            .sources
+            .get(&(source.clone(), table.clone()))
+            .cloned(),
+    }
+}
+
 /// Whether the test's result is dbt's plain count of failing rows (no `fail_calc`, nothing
 /// stored).
-fn plain_counting(node: &Node) -> bool {
-    let fail_calc = node
-        .config
-        .get("fail_calc")
-        .and_then(Value::as_str)
-        .unwrap_or("count(*)");
-    let stores = node
-        .config
-        .get("store_failures")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-        || node
-            .config
-            .get("store_failures_as")
-            .and_then(Value::as_str)
-            .is_some_and(|kind| kind != "ephemeral");
-    fail_calc.trim() == "count(*)" && !stores
+pub(super) fn plain_counting(node: &Node) -> bool {
+    let fail_calc = node.config.text("fail_calc").unwrap_or("count(*)");
+    fail_calc.trim() == "count(*)" && store_failures_as(&node.config).is_none()
 }
 
 #[cfg(test)]

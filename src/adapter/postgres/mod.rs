@@ -23,6 +23,7 @@ mod run_lock;
 mod schema_change;
 mod snapshot;
 mod test_batch;
+mod test_guarantee;
 mod watermark;
 
 use std::sync::{Arc, Mutex, PoisonError};

@@ -186,6 +186,18 @@ impl MacroModule {
         self.signatures.get(name)
     }
 
+    /// Whether data test `name` is tmk's built-in one: the project defines neither `test_name`
+    /// nor an implementation it dispatches to (`default__test_name`, `postgres__test_name`).
+    pub fn builtin_test(&self, name: &str) -> bool {
+        let builtin = |prefix: &str| {
+            self.signature(&format!("{prefix}test_{name}"))
+                .map(|signature| signature.builtin)
+        };
+        builtin("") == Some(true)
+            && builtin("default__") != Some(false)
+            && builtin("postgres__") != Some(false)
+    }
+
     /// The first line of a template that uses macros: import the macros it mentions, and
     /// those they use in turn, and register them. Templates that mention no macro get no prefix,
     /// which keeps rendering the many plain models cheap; one that calls `adapter.dispatch`

@@ -1,0 +1,228 @@
+//! Tests the database already guarantees, against a real PostgreSQL: a not_null test on a
+//! `NOT NULL` column, a unique test on a primary key and a relationships test along a validated
+//! foreign key pass without their queries and say what answered them; when the guarantee is
+//! gone (triggers disabled, rows inherited from a child table, a key not validated, the test's
+//! own version in the project) the query runs and finds the bad rows.
+
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{TestProject, assert_exit, assert_ok};
+
+const PROPERTIES: &str = "version: 2
+models:
+  - name: parents
+    columns:
+      - name: id
+        data_tests:
+          - not_null
+          - unique:
+              config: {warn_if: \">= 0\", severity: warn}
+  - name: children
+    columns:
+      - name: id
+        data_tests:
+          - unique
+          - not_null:
+              config: {trust_constraints: false}
+      - name: parent_id
+        data_tests:
+          - not_null
+          - relationships:
+              arguments: {to: ref('parents'), field: id}
+";
+
+fn project(name: &str, extra: &[(&str, &str)]) -> TestProject {
+    let mut files = vec![
+        (
+            "models/parents.sql",
+            "{{ config(materialized='table', indexes=[{'columns': ['id'], 'unique': true}],\n\
+             post_hook='alter table {{ this }} alter column id set not null') }}\n\
+             select g as id from generate_series(1, 3) g\n",
+        ),
+        (
+            "models/children.sql",
+            "{{ config(materialized='table', post_hook=[\n\
+             'alter table {{ this }} add primary key (id)',\n\
+             \"alter table {{ this }} alter column parent_id set not null, add foreign key (parent_id) references {{ ref('parents') }} (id)\"]) }}\n\
+             -- depends_on: {{ ref('parents') }}\n\
+             select g as id, g % 3 + 1 as parent_id from generate_series(1, 10) g\n",
+        ),
+        ("models/schema.yml", PROPERTIES),
+    ];
+    files.extend_from_slice(extra);
+    TestProject::new(name, &files)
+}
+
+/// Each test's (status, failures, message) in the last run's run_results.json, by test name.
+fn outcomes(project: &TestProject) -> BTreeMap<String, (String, i64, String)> {
+    let results: serde_json::Value =
+        serde_json::from_str(&project.read("target/run_results.json")).expect("run_results.json");
+    results["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|result| {
+            result["unique_id"]
+                .as_str()
+                .is_some_and(|id| id.starts_with("test."))
+        })
+        .map(|result| {
+            let name = result["unique_id"].as_str().unwrap_or("").split('.').nth(2);
+            (
+                name.unwrap_or("").to_string(),
+                (
+                    result["status"].as_str().unwrap_or("").to_string(),
+                    result["failures"].as_i64().unwrap_or(-1),
+                    result["message"].as_str().unwrap_or("").to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The status line of test `name` in a run's output.
+fn status_line<'a>(output: &'a str, name: &str) -> &'a str {
+    output
+        .lines()
+        .find(|line| line.contains(&format!(" test {name} ")))
+        .unwrap_or_default()
+}
+
+fn outcome(status: &str, failures: i64, message: &str) -> (String, i64, String) {
+    (status.to_string(), failures, message.to_string())
+}
+
+#[test]
+fn constraints_answer_their_tests_until_the_guarantee_is_gone() {
+    let project = project("test_guarantees", &[]);
+    let build = project.tmk(&["build"]);
+    assert_ok(&build);
+    // Each test answered by the catalog says by what; the others ran their queries.
+    for (test, answer) in [
+        ("not_null_parents_id", "[PASS (NOT NULL) in "),
+        ("unique_parents_id", "[WARN 0 in "),
+        ("unique_children_id", "[PASS (unique index children_pkey) in "),
+        ("not_null_children_id", "[PASS in "),
+        (
+            "relationships_children_parent_id__id__ref_parents_",
+            "[PASS (foreign key children_parent_id_fkey) in ",
+        ),
+    ] {
+        assert!(
+            status_line(&build.stdout, test).contains(answer),
+            "{test}: {}",
+            build.stdout
+        );
+    }
+    let relationships = "relationships_children_parent_id__id__ref_parents_";
+    let expected = BTreeMap::from([
+        ("not_null_parents_id".to_string(), outcome("pass", 0, "")),
+        // Answered by the catalog, its thresholds still apply to its 0 failures.
+        (
+            "unique_parents_id".to_string(),
+            outcome("warn", 0, "Got 0 results, configured to warn if >= 0"),
+        ),
+        ("unique_children_id".to_string(), outcome("pass", 0, "")),
+        // The two not_null tests of children share one scan.
+        ("not_null_children_id".to_string(), outcome("pass", 0, "")),
+        ("not_null_children_parent_id".to_string(), outcome("pass", 0, "")),
+        (relationships.to_string(), outcome("pass", 0, "")),
+    ]);
+    assert_eq!(outcomes(&project), expected);
+
+    // Triggers disabled: the key no longer guarantees anything, the test's query finds the orphan.
+    let children = format!("{}.children", project.schema);
+    project.query(&format!(
+        "alter table {children} disable trigger all; insert into {children} values (11, 99)"
+    ));
+    assert_exit(&project.tmk(&["test"]), 1);
+    let after = outcomes(&project);
+    assert_eq!(
+        after[relationships],
+        outcome("fail", 1, "Got 1 result, configured to fail if != 0")
+    );
+    assert_eq!(after["unique_children_id"], expected["unique_children_id"]);
+    project.query(&format!(
+        "delete from {children} where id = 11; alter table {children} enable trigger all"
+    ));
+    assert_ok(&project.tmk(&["test"]));
+    assert_eq!(outcomes(&project), expected);
+
+    // A table inheriting from children adds its rows to every query of children, and no key or
+    // index of children covers them.
+    project.query(&format!(
+        "create table {children}_more () inherits ({children}); insert into {children}_more values (1, 3)"
+    ));
+    let run = project.tmk(&["test"]);
+    assert_exit(&run, 1);
+    assert!(
+        status_line(&run.stdout, relationships).contains("[PASS in "),
+        "{}",
+        run.stdout
+    );
+    let inherited = outcomes(&project);
+    assert_eq!(
+        inherited["unique_children_id"],
+        outcome("fail", 1, "Got 1 result, configured to fail if != 0")
+    );
+    assert_eq!(inherited[relationships], outcome("pass", 0, ""));
+    project.query(&format!("drop table {children}_more"));
+
+    // Rebuilding the parent leaves the child's key `NOT VALID`: the relationships test runs.
+    assert_ok(&project.tmk(&["run", "-s", "parents"]));
+    let valid = project.query(&format!(
+        "select convalidated from pg_constraint where conname = 'children_parent_id_fkey' \
+         and conrelid = '{children}'::regclass"
+    ));
+    assert_eq!(valid.trim(), "f");
+    let run = project.tmk(&["test"]);
+    assert_ok(&run);
+    assert!(
+        status_line(&run.stdout, relationships).contains("[PASS in "),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(outcomes(&project)[relationships], outcome("pass", 0, ""));
+}
+
+#[test]
+fn the_projects_own_version_of_a_test_is_never_answered_by_a_constraint() {
+    let project = project(
+        "test_guarantees_own",
+        &[(
+            "macros/strict.sql",
+            "{% macro default__test_unique(model, column_name) %}\n\
+             select {{ column_name }} from {{ model }} where {{ column_name }} > 9\n\
+             {% endmacro %}\n\
+             {% macro postgres__test_not_null(model, column_name) %}\n\
+             select {{ column_name }} from {{ model }} where {{ column_name }} > 3\n\
+             {% endmacro %}\n",
+        )],
+    );
+    assert_exit(&project.tmk(&["build"]), 1);
+    let results = outcomes(&project);
+    let fail = |failures: i64| {
+        outcome(
+            "fail",
+            failures,
+            &format!("Got {failures} results, configured to fail if != 0"),
+        )
+    };
+    assert_eq!(results["not_null_parents_id"], outcome("pass", 0, ""));
+    assert_eq!(
+        results["unique_children_id"],
+        outcome("fail", 1, "Got 1 result, configured to fail if != 0")
+    );
+    // Not batched either: each not_null ran the project's query.
+    assert_eq!(results["not_null_children_id"], fail(7));
+    assert_eq!(results["not_null_children_parent_id"], outcome("pass", 0, ""));
+    // The built-in relationships test is still answered by the key.
+    assert_eq!(
+        results["relationships_children_parent_id__id__ref_parents_"],
+        outcome("pass", 0, "")
+    );
+}
