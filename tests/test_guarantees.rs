@@ -226,3 +226,27 @@ fn the_projects_own_version_of_a_test_is_never_answered_by_a_constraint() {
         outcome("pass", 0, "")
     );
 }
+
+#[test]
+fn trust_constraints_that_is_not_a_boolean_is_an_error_at_the_test() {
+    let project = TestProject::new(
+        "test_guarantees_bad_value",
+        &[
+            ("models/orders.sql", "select 1 as order_id\n"),
+            (
+                "models/schema.yml",
+                "version: 2\nmodels:\n  - name: orders\n    columns:\n      - name: order_id\n        data_tests:\n          - unique:\n              config: {trust_constraints: sometimes}\n",
+            ),
+        ],
+    );
+    let run = project.tmk(&["build"]);
+    assert_exit(&run, 2);
+    assert!(
+        run.stderr
+            .contains("`trust_constraints` must be true or false, not `sometimes`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!project.exists("orders"), "nothing is built");
+    insta::assert_snapshot!("trust_constraints_not_a_boolean", project.normalize(&run.stderr));
+}
