@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{TestProject, assert_exit, assert_ok};
+use common::{TestProject, assert_exit, assert_ok, status_line, test_result_entries};
 
 /// Active customers 1 and 2, inactive 3.
 const CUSTOMERS: (&str, &str) = ("seeds/customers.csv", "id,active\n1,true\n2,true\n3,false\n");
@@ -159,24 +159,6 @@ fn project(name: &str, orders: &str, returns: &str, extra: &[(&str, &str)]) -> T
     TestProject::new(name, &files)
 }
 
-/// Test name → its result in target/run_results.json.
-fn test_result_entries(project: &TestProject) -> BTreeMap<String, serde_json::Value> {
-    let results: serde_json::Value =
-        serde_json::from_str(&project.read("target/run_results.json")).expect("run_results.json");
-    results["results"]
-        .as_array()
-        .expect("results")
-        .iter()
-        .filter_map(|result| {
-            let unique_id = result["unique_id"].as_str()?;
-            // Generic tests end with a hash, singular ones do not.
-            let name = unique_id.strip_prefix("test.demo.")?;
-            let name = name.rsplit_once('.').map_or(name, |(name, _)| name);
-            Some((name.to_string(), result.clone()))
-        })
-        .collect()
-}
-
 /// Test name → (status, failures) from target/run_results.json.
 fn test_results(project: &TestProject) -> BTreeMap<String, (String, i64)> {
     test_result_entries(project)
@@ -186,14 +168,6 @@ fn test_results(project: &TestProject) -> BTreeMap<String, (String, i64)> {
             (name, (status, result["failures"].as_i64().unwrap_or(-1)))
         })
         .collect()
-}
-
-/// The status line of test `name` in the output.
-fn status_line<'a>(output: &'a str, name: &str) -> &'a str {
-    output
-        .lines()
-        .find(|line| line.contains(&format!("test {name} ")))
-        .unwrap_or_else(|| panic!("no status line for {name} in:\n{output}"))
 }
 
 #[test]

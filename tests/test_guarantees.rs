@@ -10,7 +10,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{TestProject, assert_exit, assert_ok};
+use common::{TestProject, assert_exit, assert_ok, status_line, test_result_entries};
 
 const PROPERTIES: &str = "version: 2
 models:
@@ -59,37 +59,14 @@ fn project(name: &str, extra: &[(&str, &str)]) -> TestProject {
 
 /// Each test's (status, failures, message) in the last run's run_results.json, by test name.
 fn outcomes(project: &TestProject) -> BTreeMap<String, (String, i64, String)> {
-    let results: serde_json::Value =
-        serde_json::from_str(&project.read("target/run_results.json")).expect("run_results.json");
-    results["results"]
-        .as_array()
+    test_result_entries(project)
         .into_iter()
-        .flatten()
-        .filter(|result| {
-            result["unique_id"]
-                .as_str()
-                .is_some_and(|id| id.starts_with("test."))
-        })
-        .map(|result| {
-            let name = result["unique_id"].as_str().unwrap_or("").split('.').nth(2);
-            (
-                name.unwrap_or("").to_string(),
-                (
-                    result["status"].as_str().unwrap_or("").to_string(),
-                    result["failures"].as_i64().unwrap_or(-1),
-                    result["message"].as_str().unwrap_or("").to_string(),
-                ),
-            )
+        .map(|(name, result)| {
+            let text = |key: &str| result[key].as_str().unwrap_or_default().to_string();
+            let failures = result["failures"].as_i64().unwrap_or(-1);
+            (name, (text("status"), failures, text("message")))
         })
         .collect()
-}
-
-/// The status line of test `name` in a run's output.
-fn status_line<'a>(output: &'a str, name: &str) -> &'a str {
-    output
-        .lines()
-        .find(|line| line.contains(&format!(" test {name} ")))
-        .unwrap_or_default()
 }
 
 fn outcome(status: &str, failures: i64, message: &str) -> (String, i64, String) {

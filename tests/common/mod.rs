@@ -435,3 +435,29 @@ pub fn mysql(sql: &str) -> String {
     );
     String::from_utf8_lossy(&output.stdout).trim_end().to_string()
 }
+
+/// Test name → its result in target/run_results.json.
+pub fn test_result_entries(project: &TestProject) -> std::collections::BTreeMap<String, serde_json::Value> {
+    let results: serde_json::Value =
+        serde_json::from_str(&project.read("target/run_results.json")).expect("run_results.json");
+    results["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|result| {
+            let unique_id = result["unique_id"].as_str()?;
+            // Generic tests end with a hash, singular ones do not.
+            let name = unique_id.strip_prefix("test.demo.")?;
+            let name = name.rsplit_once('.').map_or(name, |(name, _)| name);
+            Some((name.to_string(), result.clone()))
+        })
+        .collect()
+}
+
+/// The status line of test `name` in the output.
+pub fn status_line<'a>(output: &'a str, name: &str) -> &'a str {
+    output
+        .lines()
+        .find(|line| line.contains(&format!("test {name} ")))
+        .unwrap_or_else(|| panic!("no status line for {name} in:\n{output}"))
+}
