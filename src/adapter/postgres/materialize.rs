@@ -390,7 +390,8 @@ impl Postgres {
     }
 
     /// Swap `temporary` in as the request's relation in one transaction, keeping dependent
-    /// views, then run the post-hooks and move the watermark; a failing hook undoes the swap.
+    /// views, then run the post-hooks, add back the other tables' foreign keys to it and move
+    /// the watermark; a failing hook undoes the swap.
     async fn swap(
         &self,
         request: &BuildRequest<'_>,
@@ -400,12 +401,14 @@ impl Postgres {
         let relation = request.relation;
         let mut transaction = self.begin().await?;
         take_swap_lock(&mut transaction, outcome).await?;
-        swap_in(&mut transaction, relation, temporary, outcome).await?;
+        let incoming = swap_in(&mut transaction, relation, temporary, outcome).await?;
         if request.settings.partition.is_some() {
             partitions::rename_new_partitions(&mut transaction, relation, outcome).await?;
         }
         relation_settings::apply(&mut transaction, relation, request.settings, true, outcome).await?;
         run_all(&mut transaction, request.post_hooks, outcome).await?;
+        // After the post-hooks: one of them may add the key the incoming keys reference.
+        incoming_keys::restore(&mut transaction, &incoming, outcome).await?;
         if let Some(watermark) = &request.watermark {
             watermark::advance(&mut transaction, watermark, &relation.render(), false, outcome).await?;
         }
@@ -586,7 +589,8 @@ impl Postgres {
             )
             .await?;
             take_swap_lock(&mut transaction, &mut outcome).await?;
-            swap_in(&mut transaction, relation, &temporary, &mut outcome).await?;
+            let incoming = swap_in(&mut transaction, relation, &temporary, &mut outcome).await?;
+            incoming_keys::restore(&mut transaction, &incoming, &mut outcome).await?;
         }
         relation_settings::apply(&mut transaction, relation, settings, !reload, &mut outcome).await?;
         commit(transaction).await?;
@@ -786,12 +790,14 @@ async fn take_swap_lock(connection: &mut PgConnection, outcome: &mut BuildOutcom
 }
 
 /// Rename the old relation away, the new one in, drop the old one and recreate its dependents.
+/// Other tables' foreign keys to the old one are dropped with it and returned: the caller adds
+/// them back (`incoming_keys::restore`) once the new relation has the key they reference.
 async fn swap_in(
     connection: &mut PgConnection,
     relation: &Relation,
     temporary: &Relation,
     outcome: &mut BuildOutcome,
-) -> Result<()> {
+) -> Result<Vec<incoming_keys::IncomingKey>> {
     let rename = |from: &Relation, to: &Relation| {
         format!(
             "alter table {} rename to {}",
@@ -799,9 +805,10 @@ async fn swap_in(
             quote_identifier(&to.identifier)
         )
     };
-    match relation_kind(connection, relation).await? {
+    let incoming = match relation_kind(connection, relation).await? {
         None => {
             run(connection, &rename(temporary, relation), None, 0, outcome).await?;
+            Vec::new()
         }
         Some(kind) => {
             let dependents = dependents::capture(connection, relation).await?;
@@ -833,11 +840,11 @@ async fn swap_in(
             )
             .await?;
             dependents::recreate(connection, relation, &dependents).await?;
-            incoming_keys::restore(connection, &incoming, outcome).await?;
             outcome.recreated_views = dependents.into_iter().map(|view| view.qualified_name).collect();
+            incoming
         }
-    }
-    Ok(())
+    };
+    Ok(incoming)
 }
 
 async fn copy_in(connection: &mut PgConnection, statement: &str, data: &[u8]) -> Result<u64> {
