@@ -396,6 +396,23 @@ fn ls_prints_the_selection() {
         ls(&["-s", "resource_type:test,test_name:unique", "-o", "name"]),
         "unique_stg_items_id\n"
     );
+    // `config.` sees dbt's defaults, as dbt and manifest.json do: no node sets these.
+    assert_eq!(
+        ls(&[
+            "-s",
+            "config.on_schema_change:ignore",
+            "--resource-type",
+            "model",
+            "seed",
+            "-o",
+            "name"
+        ]),
+        "all_items\ncheap\ndear\nstg_items\nraw_items\n"
+    );
+    assert_eq!(
+        ls(&["-s", "config.severity:error", "-o", "name"]),
+        ls(&["-s", "resource_type:test", "-o", "name"])
+    );
 }
 
 /// Artifacts: dbt's manifest v12 and run_results v6 shapes, compiled and run SQL.

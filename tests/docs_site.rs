@@ -699,8 +699,8 @@ async fn the_graph_filter_answers_what_tmk_ls_answers() {
     let client = browser(&webdriver).await;
     let index = project.path().join("target/docs/index.html");
     open(&client, &format!("file://{}", index.display())).await;
-    // Config keys left at dbt's defaults are not compared: `tmk ls` sees only the configs a
-    // project sets, the site (like dbt) the manifest's, defaults included.
+    // Both read configs as the manifest shows them, dbt's defaults included
+    // (`config.on_schema_change:ignore`: no node sets it).
     let selections = [
         ("stg_orders", ""),
         ("+orders", "stg_payments+"),
@@ -714,6 +714,7 @@ async fn the_graph_filter_answers_what_tmk_ls_answers() {
         ("jaffle_shop.staging.* orders.sql", "test_name:not_null"),
         ("path:models/**/stg_*.sql", ""),
         ("models/staging,config.materialized:view", ""),
+        ("config.on_schema_change:ignore", "resource_type:test"),
         ("tag:fin*", ""),
         ("group:finance access:public config.meta.owner:ann", ""),
         ("source:jaffle_raw.customers+", ""),

@@ -643,6 +643,12 @@ fn source_config_defaults() -> Vec<(&'static str, Value)> {
 /// The node's config with every key dbt writes: its own values (normalised to dbt's forms)
 /// over dbt's defaults, then the keys dbt does not know, in the order they were set.
 fn config_json(node: &Node) -> Value {
+    Value::Object(config_with_defaults(node))
+}
+
+/// The node's config as manifest.json shows it (see `config_json`): what dbt's and the docs
+/// site's `config.` selectors read.
+pub fn config_with_defaults(node: &Node) -> Map<String, Value> {
     let mut config = Map::new();
     for (key, default) in config_defaults(node.resource_type) {
         let value = match config_value(node, key) {
@@ -657,7 +663,7 @@ fn config_json(node: &Node) -> Value {
             config.insert(key.to_string(), value.clone());
         }
     }
-    Value::Object(config)
+    config
 }
 
 fn canonical_hook_key(key: &str) -> &str {

@@ -19,7 +19,7 @@ use crate::execute::NodeResult;
 
 pub use catalog::catalog_json;
 pub use dq_report::{DqInputs, dq_report_html, dq_report_json};
-pub use manifest::manifest_bytes;
+pub use manifest::{config_with_defaults, manifest_bytes};
 pub use run_results::run_results_json;
 pub use sources::sources_json;
 

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::artifacts::config_with_defaults;
 use crate::cli::{IndirectSelectionArg, ProjectArgs, SelectionArgs};
 use crate::compile::jinja::context::TargetInfo;
 use crate::compile::{self, Manifest};
@@ -174,17 +175,30 @@ fn parse_vars(vars: Option<&str>) -> Result<serde_json::Map<String, serde_json::
 
 /// The selected node indices.
 pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
+    // `config.` selects on the configs manifest.json shows, dbt's defaults included, as dbt and
+    // the docs site do; they are built only when a selector asks.
+    let configs: Vec<serde_json::Map<String, serde_json::Value>> = if args
+        .select
+        .iter()
+        .chain(&args.exclude)
+        .any(|arg| arg.contains("config."))
+    {
+        manifest.nodes.iter().map(config_with_defaults).collect()
+    } else {
+        Vec::new()
+    };
     let nodes: Vec<SelectableNode> = manifest
         .nodes
         .iter()
-        .map(|node| SelectableNode {
+        .enumerate()
+        .map(|(index, node)| SelectableNode {
             name: &node.name,
             resource_type: node.resource_type.as_str(),
             package: &node.package,
             fqn: &node.fqn,
             path: &node.path,
             tags: &node.tags,
-            config: &node.config,
+            config: configs.get(index).unwrap_or(&node.config),
             source_name: node.source_name.as_deref(),
             test_type: match (&node.test, node.resource_type) {
                 (Some(_), _) => Some("generic"),
