@@ -35,6 +35,8 @@ models:
               arguments: {to: ref('parents'), field: id}
 ";
 
+/// Parents (1–3, a key added by a post-hook) and children (1–10, each pointing at a parent by
+/// a `NOT NULL` foreign key), with their tests, plus `extra` files.
 fn project(name: &str, extra: &[(&str, &str)]) -> TestProject {
     let mut files = vec![
         (
@@ -68,6 +70,7 @@ fn outcomes(project: &TestProject) -> BTreeMap<String, (String, i64, String)> {
         .collect()
 }
 
+/// One test's (status, failures, message), as `outcomes` gives them.
 fn outcome(status: &str, failures: i64, message: &str) -> (String, i64, String) {
     (status.to_string(), failures, message.to_string())
 }
@@ -180,7 +183,8 @@ fn the_projects_own_version_of_a_test_is_never_answered_by_a_constraint() {
              {% endmacro %}\n",
         )],
     );
-    assert_exit(&project.tmk(&["build"]), 1);
+    let build = project.tmk(&["build"]);
+    assert_exit(&build, 1);
     let results = outcomes(&project);
     let fail = |failures: i64| {
         outcome(
@@ -189,7 +193,13 @@ fn the_projects_own_version_of_a_test_is_never_answered_by_a_constraint() {
             &format!("Got {failures} results, configured to fail if != 0"),
         )
     };
+    // The project's not_null ran (parents.id has no value over 3), not the NOT NULL.
     assert_eq!(results["not_null_parents_id"], outcome("pass", 0, ""));
+    assert!(
+        status_line(&build.stdout, "not_null_parents_id").contains("[PASS in "),
+        "{}",
+        build.stdout
+    );
     assert_eq!(
         results["unique_children_id"],
         outcome("fail", 1, "Got 1 result, configured to fail if != 0")
@@ -198,9 +208,14 @@ fn the_projects_own_version_of_a_test_is_never_answered_by_a_constraint() {
     assert_eq!(results["not_null_children_id"], fail(7));
     assert_eq!(results["not_null_children_parent_id"], outcome("pass", 0, ""));
     // The built-in relationships test is still answered by the key.
-    assert_eq!(
-        results["relationships_children_parent_id__id__ref_parents_"],
-        outcome("pass", 0, "")
+    assert!(
+        status_line(
+            &build.stdout,
+            "relationships_children_parent_id__id__ref_parents_"
+        )
+        .contains("[PASS (foreign key children_parent_id_fkey) in "),
+        "{}",
+        build.stdout
     );
 }
 
@@ -226,4 +241,101 @@ fn trust_constraints_that_is_not_a_boolean_is_an_error_at_the_test() {
     );
     assert!(!project.exists("orders"), "nothing is built");
     insta::assert_snapshot!("trust_constraints_not_a_boolean", project.normalize(&run.stderr));
+}
+
+/// Source tables made outside tmk: a table referencing a table partitioned by its key, one
+/// with a column named by a keyword, and tests that name columns in capitals, name a partition
+/// as `to:`, or carry a `where`.
+#[test]
+fn partitions_keywords_and_where_are_answered_only_when_the_query_would_agree() {
+    let project = TestProject::new(
+        "test_guarantees_sources",
+        &[(
+            "models/all_kids.sql",
+            "select * from {{ source('raw', 'kids') }}\n",
+        )],
+    );
+    let schema = &project.schema;
+    project.query(&format!(
+        "create schema {schema};
+         create table {schema}.parents (id int primary key) partition by range (id);
+         create table {schema}.parents_low partition of {schema}.parents for values from (1) to (100);
+         create table {schema}.parents_high partition of {schema}.parents for values from (100) to (200);
+         insert into {schema}.parents values (1), (150);
+         create table {schema}.kids (id int primary key, parent_id int not null references {schema}.parents (id));
+         insert into {schema}.kids values (1, 1), (2, 150);
+         create table {schema}.accounts (id int primary key, \"user\" text not null unique);
+         insert into {schema}.accounts values (1, 'ann'), (2, 'bob');"
+    ));
+    project.write(
+        "models/sources.yml",
+        &format!(
+            "version: 2
+sources:
+  - name: raw
+    schema: {schema}
+    tables:
+      - name: parents
+      - name: parents_low
+      - name: kids
+        columns:
+          - name: ID
+            data_tests: [unique]
+          - name: parent_id
+            data_tests:
+              - relationships:
+                  arguments: {{to: \"source('raw', 'parents')\", field: id}}
+              - relationships:
+                  arguments: {{to: \"source('raw', 'parents_low')\", field: id}}
+      - name: accounts
+        columns:
+          - name: user
+            data_tests: [unique, not_null]
+          - name: id
+            data_tests:
+              - unique:
+                  config: {{where: \"id > 0\"}}
+"
+        ),
+    );
+    let run = project.tmk(&["test"]);
+    assert_exit(&run, 1);
+    let line = |test: &str| status_line(&run.stdout, test).to_string();
+    // Unquoted capitals fold to the column `id`, as in the query.
+    assert!(
+        line("source_unique_raw_kids_ID").contains("[PASS (unique index kids_pkey) in "),
+        "{}",
+        run.stdout
+    );
+    // The key to the partitioned table answers for it, not for one of its partitions: the
+    // query finds the kid whose parent is in the other partition.
+    assert!(
+        line("source_relationships_raw_kids_parent_id__id__source_raw_parents_")
+            .contains("[PASS (foreign key kids_parent_id_fkey) in "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        line("source_relationships_raw_kids_parent_id__id__source_raw_parents_low_").contains("[FAIL 1 in "),
+        "{}",
+        run.stdout
+    );
+    // `user` unquoted is the current user in the test's query, not the column: the unique
+    // index on the column answers nothing, and the query gives what it gives in dbt.
+    assert!(
+        line("source_unique_raw_accounts_user").contains("[FAIL 1 in "),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        line("source_not_null_raw_accounts_user").contains("[PASS in "),
+        "{}",
+        run.stdout
+    );
+    // With a `where`, the query runs.
+    assert!(
+        line("source_unique_raw_accounts_id").contains("[PASS in "),
+        "{}",
+        run.stdout
+    );
 }

@@ -4,8 +4,8 @@
 //! PostgreSQL enforces these on every write, so their failing rows are none and the test's
 //! query — one full scan, for `unique` a hash of every value, for `relationships` a join — can
 //! be skipped with the result it would give. Only dbt's own tests, counted plainly and stored
-//! nowhere, qualify; `trust_constraints: false` on a test always runs its query. Pure: the
-//! adapter reads the catalog.
+//! nowhere, with no `where`, qualify; `trust_constraints: false` on a test always runs its
+//! query. Pure: the adapter reads the catalog (and judges what it finds there).
 
 use serde_json::Value;
 
@@ -48,8 +48,10 @@ pub enum Guarantee {
 pub fn guarantee(manifest: &Manifest, index: usize) -> Option<Guarantee> {
     let node = &manifest.nodes[index];
     let test = node.test.as_ref()?;
-    if node.compile_error.is_some()
-        || !plain_counting(node)
+    // A `where` would be one more thing the query checks (that it compiles, say): rare enough
+    // to leave to the query.
+    if !plain_counting(node)
+        || node.config.get("where").is_some_and(|value| !value.is_null())
         || node.config.get("trust_constraints").and_then(Value::as_bool) == Some(false)
         || !manifest.jinja.macros().builtin_test(&test.name)
     {
@@ -60,18 +62,25 @@ pub fn guarantee(manifest: &Manifest, index: usize) -> Option<Guarantee> {
     match test.name.as_str() {
         "not_null" => Some(Guarantee::NotNull { relation, column }),
         "unique" => Some(Guarantee::Unique { relation, column }),
-        "relationships" => Some(Guarantee::ForeignKey {
-            relation,
-            column,
-            parent: resolve(manifest, test.kwargs.get("to")?.as_str()?)?,
-            field: catalog_name(test.kwargs.get("field")?.as_str()?)?,
-        }),
+        "relationships" => {
+            let parent = resolve(manifest, test.kwargs.get("to")?.as_str()?)?;
+            // A key cannot link tables of two databases.
+            (parent.database == relation.database).then_some(())?;
+            Some(Guarantee::ForeignKey {
+                relation,
+                column,
+                parent,
+                field: catalog_name(test.kwargs.get("field")?.as_str()?)?,
+            })
+        }
         _ => None,
     }
 }
 
 /// A column as the catalog names it, when the test names a column and not an expression:
-/// an unquoted identifier folds to lower case, a quoted one is taken as written.
+/// an unquoted identifier folds to lower case, a quoted one is taken as written. (The catalog
+/// query also asks that the name need no quotes: `user`, a keyword, is not the column `user`
+/// in the test's query.)
 fn catalog_name(written: &str) -> Option<String> {
     let written = written.trim();
     if let Some(quoted) = written.strip_prefix('"').and_then(|rest| rest.strip_suffix('"')) {

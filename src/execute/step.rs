@@ -781,9 +781,7 @@ async fn guaranteed_test(manifest: &Manifest, postgres: &Postgres, index: usize)
     let Some(guarantee) = test_guarantee::guarantee(manifest, index) else {
         return Ok(None);
     };
-    // The catalog only spares the test's query: if reading it fails, the query runs and
-    // reports whatever is wrong.
-    let Ok(Some(proof)) = postgres.guaranteed_by(&guarantee).await else {
+    let Some(proof) = postgres.guaranteed_by(&guarantee).await? else {
         return Ok(None);
     };
     let node = &manifest.nodes[index];
