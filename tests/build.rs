@@ -873,6 +873,26 @@ fn seed_reruns_truncate_and_reload_unless_the_columns_change() {
     assert_ok(&project.tmk(&["seed"]));
     assert_eq!(project.rows("people"), "4|Di|40");
     assert_ne!(oid(), first, "changed columns: the table is replaced");
+
+    // Another table's foreign key to the seed goes for the truncate (PostgreSQL refuses to
+    // truncate a referenced table) and comes back, not validated, against the reloaded rows.
+    project.query(&format!(
+        "alter table {schema}.people add primary key (id);
+         create table {schema}.visits (person_id int constraint visits_person references {schema}.people (id));
+         insert into {schema}.visits values (4)"
+    ));
+    let referenced = oid();
+    project.write("seeds/people.csv", "id,name,age\n4,Di,41\n5,Ed,50\n");
+    assert_ok(&project.tmk(&["seed"]));
+    assert_eq!(project.rows("people"), "4|Di|41\n5|Ed|50");
+    assert_eq!(oid(), referenced, "same columns: reloaded");
+    assert_eq!(
+        project.query(&format!(
+            "select confrelid::regclass::text = '{schema}.people', convalidated \
+             from pg_constraint where conname = 'visits_person'"
+        )),
+        "t|f"
+    );
 }
 
 /// Readers see the old or the new relation, never none and never a half-built one: a reader

@@ -564,7 +564,12 @@ impl Postgres {
         // --full-refresh, the new table is swapped in.
         let reload = !full_refresh && same_columns(&mut transaction, relation, &temporary).await?;
         let target = if reload { relation } else { &temporary };
+        // Other tables' foreign keys to the seed, dropped for the truncate or the swap and added
+        // back once the new rows are in.
+        let mut incoming = Vec::new();
         if reload {
+            incoming = incoming_keys::capture(&mut transaction, relation).await?;
+            incoming_keys::drop(&mut transaction, &incoming, &mut outcome).await?;
             let statements = [
                 format!("drop table {}", temporary.render()),
                 format!("truncate table {}", relation.render()),
@@ -589,9 +594,9 @@ impl Postgres {
             )
             .await?;
             take_swap_lock(&mut transaction, &mut outcome).await?;
-            let incoming = swap_in(&mut transaction, relation, &temporary, &mut outcome).await?;
-            incoming_keys::restore(&mut transaction, &incoming, &mut outcome).await?;
+            incoming = swap_in(&mut transaction, relation, &temporary, &mut outcome).await?;
         }
+        incoming_keys::restore(&mut transaction, &incoming, &mut outcome).await?;
         relation_settings::apply(&mut transaction, relation, settings, !reload, &mut outcome).await?;
         commit(transaction).await?;
         Ok(outcome)
