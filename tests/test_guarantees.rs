@@ -300,42 +300,31 @@ sources:
     );
     let run = project.tmk(&["test"]);
     assert_exit(&run, 1);
-    let line = |test: &str| status_line(&run.stdout, test).to_string();
-    // Unquoted capitals fold to the column `id`, as in the query.
-    assert!(
-        line("source_unique_raw_kids_ID").contains("[PASS (unique index kids_pkey) in "),
-        "{}",
-        run.stdout
-    );
-    // The key to the partitioned table answers for it, not for one of its partitions: the
-    // query finds the kid whose parent is in the other partition.
-    assert!(
-        line("source_relationships_raw_kids_parent_id__id__source_raw_parents_")
-            .contains("[PASS (foreign key kids_parent_id_fkey) in "),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        line("source_relationships_raw_kids_parent_id__id__source_raw_parents_low_").contains("[FAIL 1 in "),
-        "{}",
-        run.stdout
-    );
-    // `user` unquoted is the current user in the test's query, not the column: the unique
-    // index on the column answers nothing, and the query gives what it gives in dbt.
-    assert!(
-        line("source_unique_raw_accounts_user").contains("[FAIL 1 in "),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        line("source_not_null_raw_accounts_user").contains("[PASS in "),
-        "{}",
-        run.stdout
-    );
-    // With a `where`, the query runs.
-    assert!(
-        line("source_unique_raw_accounts_id").contains("[PASS in "),
-        "{}",
-        run.stdout
-    );
+    for (test, answer) in [
+        // Unquoted capitals fold to the column `id`, as in the query.
+        ("source_unique_raw_kids_ID", "[PASS (unique index kids_pkey) in "),
+        // The key to the partitioned table answers for it, not for one of its partitions: the
+        // query finds the kid whose parent is in the other partition.
+        (
+            "source_relationships_raw_kids_parent_id__id__source_raw_parents_",
+            "[PASS (foreign key kids_parent_id_fkey) in ",
+        ),
+        (
+            "source_relationships_raw_kids_parent_id__id__source_raw_parents_low_",
+            "[FAIL 1 in ",
+        ),
+        // `user` unquoted is the current user in the test's query, not the column: the unique
+        // index and the NOT NULL of the column answer nothing, and the queries give what they
+        // give in dbt.
+        ("source_unique_raw_accounts_user", "[FAIL 1 in "),
+        ("source_not_null_raw_accounts_user", "[PASS in "),
+        // With a `where`, the query runs.
+        ("source_unique_raw_accounts_id", "[PASS in "),
+    ] {
+        assert!(
+            status_line(&run.stdout, test).contains(answer),
+            "{test}: {}",
+            run.stdout
+        );
+    }
 }

@@ -54,22 +54,35 @@ impl TestBatch {
     }
 
     /// Each test's failures (after `limit`) and whether they warn and error, given its
-    /// failures before `limit`: a query of constants, no scan.
+    /// failures before `limit` (see `thresholds_sql`).
     pub fn threshold_sql(&self, failures: &[i64]) -> String {
-        let outputs: Vec<String> = self
+        let counts: Vec<(i64, &str, &str)> = self
             .tests
             .iter()
             .zip(failures)
             .map(|(test, failures)| {
                 let failures = test.limit.map_or(*failures, |limit| (*failures).min(limit));
-                format!(
-                    "{failures}::bigint, {failures} {}, {failures} {}",
-                    test.warn_if, test.error_if
-                )
+                (failures, test.warn_if.as_str(), test.error_if.as_str())
             })
             .collect();
-        format!("select {}", outputs.join(",\n    "))
+        thresholds_sql(&counts)
     }
+}
+
+/// dbt's `warn_if` and `error_if` when a test sets none.
+pub const DEFAULT_THRESHOLD: &str = "!= 0";
+
+/// A query of constants, no scan, that applies tests' thresholds to their known failures:
+/// for each `(failures, warn_if, error_if)`, three columns — the failures, whether they warn,
+/// whether they error.
+pub fn thresholds_sql(counts: &[(i64, &str, &str)]) -> String {
+    let outputs: Vec<String> = counts
+        .iter()
+        .map(|(failures, warn_if, error_if)| {
+            format!("{failures}::bigint, {failures} {warn_if}, {failures} {error_if}")
+        })
+        .collect();
+    format!("select {}", outputs.join(",\n    "))
 }
 
 /// The batches for the planned tests `tests` (node indices): tests that can be combined,
@@ -117,7 +130,7 @@ fn batched(manifest: &Manifest, index: usize) -> Option<(Relation, BatchedTest)>
         node.config
             .get(key)
             .and_then(Value::as_str)
-            .unwrap_or("!= 0")
+            .unwrap_or(DEFAULT_THRESHOLD)
             .to_string()
     };
     Some((

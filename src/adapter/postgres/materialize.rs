@@ -20,6 +20,7 @@ use super::watermark::{self, WatermarkColumn};
 use super::{Postgres, SqlOrigin, short_hash, statement_error};
 use crate::compile::node::{Relation, quote_identifier};
 use crate::compile::relation_settings::RelationSettings;
+use crate::compile::test_batch::DEFAULT_THRESHOLD;
 use crate::error::{Error, ErrorKind, Result};
 
 /// What building a relation did.
@@ -619,8 +620,8 @@ impl Postgres {
                 .to_string()
         };
         let fail_calc = text("fail_calc", "count(*)");
-        let warn_if = text("warn_if", "!= 0");
-        let error_if = text("error_if", "!= 0");
+        let warn_if = text("warn_if", DEFAULT_THRESHOLD);
+        let error_if = text("error_if", DEFAULT_THRESHOLD);
         let limit = config
             .get("limit")
             .and_then(serde_json::Value::as_i64)

@@ -26,8 +26,20 @@ impl Postgres {
             };
             failures.push(failing);
         }
-        let thresholds = self.fetch_row(&batch.threshold_sql(&failures)).await?;
-        (0..batch.tests.len())
+        self.threshold_outcomes(&batch.threshold_sql(&failures), batch.tests.len(), &scan)
+            .await
+    }
+
+    /// The outcomes a `thresholds_sql` query of `count` tests gives, each listing `statement`
+    /// as the statement that answered it.
+    pub(super) async fn threshold_outcomes(
+        &self,
+        sql: &str,
+        count: usize,
+        statement: &str,
+    ) -> Result<Vec<TestOutcome>> {
+        let thresholds = self.fetch_row(sql).await?;
+        (0..count)
             .map(|position| {
                 let failures: i64 = thresholds.try_get(3 * position).map_err(read_error)?;
                 let flag = |index: usize| -> Result<bool> {
@@ -41,7 +53,7 @@ impl Postgres {
                     failures_text: failures.to_string(),
                     should_warn: flag(3 * position + 1)?,
                     should_error: flag(3 * position + 2)?,
-                    statements: vec![scan.clone()],
+                    statements: vec![statement.to_string()],
                 })
             })
             .collect()

@@ -15,13 +15,12 @@
 //! What the catalog cannot show is said in the README: rows written while a key's triggers
 //! were disabled, or with `session_replication_role = replica`. It only reads.
 
-use sqlx::Row;
-
 use super::materialize::TestOutcome;
 use super::{Postgres, statement_error};
 use crate::compile::config::{ConfigExt, ConfigMap};
+use crate::compile::test_batch::{DEFAULT_THRESHOLD, thresholds_sql};
 use crate::compile::test_guarantee::Guarantee;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 
 /// The relation `$2.$3` of database `$1` when every row the test reads is its own or a
 /// partition's, under PostgreSQL's checks, and readable by tmk's role.
@@ -90,9 +89,6 @@ fn foreign_key_sql() -> String {
     )
 }
 
-/// dbt's `warn_if` and `error_if` unless configured: false for 0 failures.
-const DEFAULT_THRESHOLD: &str = "!= 0";
-
 impl Postgres {
     /// What in the catalog guarantees `guarantee` now (`NOT NULL`, `unique index x`,
     /// `foreign key y`), if anything does.
@@ -119,35 +115,13 @@ impl Postgres {
     /// The outcome of a test whose failing rows are known to be none: its `warn_if` and
     /// `error_if` applied to 0, as its own query would have.
     pub async fn guaranteed_outcome(&self, config: &ConfigMap, proof: &str) -> Result<TestOutcome> {
-        let (warn_if, error_if) = (
-            config.text("warn_if").unwrap_or(DEFAULT_THRESHOLD),
-            config.text("error_if").unwrap_or(DEFAULT_THRESHOLD),
-        );
-        if warn_if.trim() == DEFAULT_THRESHOLD && error_if.trim() == DEFAULT_THRESHOLD {
-            return Ok(TestOutcome {
-                failures: 0,
-                failures_text: "0".to_string(),
-                should_warn: false,
-                should_error: false,
-                statements: vec![format!("-- no failing rows: {proof}")],
-            });
-        }
-        let sql = format!("select 0::bigint {warn_if}, 0::bigint {error_if}");
-        let row = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-            .fetch_one(&self.pool)
-            .await
-            .map_err(|error| statement_error(&error, &sql, None, 0))?;
-        let flag = |index: usize| {
-            row.try_get::<Option<bool>, _>(index)
-                .map(|flag| flag.unwrap_or(false))
-                .map_err(|error| statement_error(&error, &sql, None, 0))
-        };
-        Ok(TestOutcome {
-            failures: 0,
-            failures_text: "0".to_string(),
-            should_warn: flag(0)?,
-            should_error: flag(1)?,
-            statements: vec![format!("-- no failing rows: {proof}\n{sql}")],
-        })
+        let threshold = |key: &str| config.text(key).unwrap_or(DEFAULT_THRESHOLD);
+        let sql = thresholds_sql(&[(0, threshold("warn_if"), threshold("error_if"))]);
+        let statement = format!("-- no failing rows: {proof}\n{sql}");
+        let outcomes = self.threshold_outcomes(&sql, 1, &statement).await?;
+        outcomes
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::new(ErrorKind::Database, format!("`{sql}` returned no thresholds")))
     }
 }
