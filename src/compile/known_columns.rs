@@ -55,6 +55,9 @@ impl KnownColumns {
 
     /// The columns of `node` that `origin` knows.
     fn from(&self, node: &Node, origin: ColumnsOrigin) -> Option<Vec<String>> {
+        // A source's DBML table and YAML columns describe the remote table: the columns
+        // extract excludes are not loaded.
+        let loaded = |name: &String| node.extract.as_ref().is_none_or(|spec| spec.copies(name));
         match origin {
             ColumnsOrigin::SeedFile => self.seeds.get(&node.unique_id).cloned(),
             ColumnsOrigin::Catalog => self.catalog.get(&node.unique_id).cloned(),
@@ -65,17 +68,21 @@ impl KnownColumns {
                     .map(|column| column.name.clone())
                     .collect()
             }),
-            // A source's DBML table is the remote one: the columns extract excludes are not loaded.
             ColumnsOrigin::Dbml => node.dbml.as_ref().map(|binding| {
                 binding
                     .columns
                     .iter()
                     .map(|column| column.name.clone())
-                    .filter(|name| node.extract.as_ref().is_none_or(|spec| spec.copies(name)))
+                    .filter(loaded)
                     .collect()
             }),
-            ColumnsOrigin::Properties => (!node.columns.is_empty())
-                .then(|| node.columns.keys().map(|name| name.to_lowercase()).collect()),
+            ColumnsOrigin::Properties => (!node.columns.is_empty()).then(|| {
+                node.columns
+                    .keys()
+                    .map(|name| name.to_lowercase())
+                    .filter(loaded)
+                    .collect()
+            }),
         }
     }
 

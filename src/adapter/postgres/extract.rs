@@ -12,6 +12,7 @@ use futures_util::TryStreamExt;
 use sqlx::{AssertSqlSafe, Connection, PgConnection, Row};
 use tokio::sync::mpsc;
 
+use super::catalog;
 use super::materialize::{BuildOutcome, run};
 use super::quote_literal;
 use super::watermark::{WatermarkColumn, advance};
@@ -132,14 +133,18 @@ impl Postgres {
         };
         let mut outcome = BuildOutcome::default();
         if exists && !spec.exclude_columns.is_empty() {
-            // A table loaded before the columns were excluded loses them now.
-            let drops: Vec<String> = spec
-                .exclude_columns
+            // A table loaded before the columns were excluded loses them now; once they are
+            // gone, no `alter table` (and its exclusive lock) is needed.
+            let present = catalog::typed_columns(&mut *transaction, &relation.render()).await?;
+            let drops: Vec<String> = present
                 .iter()
-                .map(|column| format!("drop column if exists {}", quote_identifier(column)))
+                .filter(|(column, _)| spec.exclude_columns.contains(column))
+                .map(|(column, _)| format!("drop column {}", quote_identifier(column)))
                 .collect();
-            let alter = format!("alter table {} {}", relation.render(), drops.join(", "));
-            run(&mut transaction, &alter, None, 0, &mut outcome).await?;
+            if !drops.is_empty() {
+                let alter = format!("alter table {} {}", relation.render(), drops.join(", "));
+                run(&mut transaction, &alter, None, 0, &mut outcome).await?;
+            }
         }
         let since = spec.watermark.as_deref().zip(mark.as_ref());
         let (sender, chunks) = source::channel();
