@@ -153,10 +153,7 @@ impl Console {
                 _ => self.paint("Error", "31"),
             };
             self.out("");
-            let name = match &node.source_name {
-                Some(source) => format!("{source}.{}", node.name),
-                None => node.name.clone(),
-            };
+            let name = node.search_name();
             self.out(&format!(
                 "{heading} in {} {name} ({})",
                 node.resource_type.as_str(),
@@ -256,10 +253,7 @@ impl Reporter for Console {
             _ if result.message.is_empty() => word.to_string(),
             _ => result.message.split(';').next().unwrap_or_default().to_string(),
         };
-        let name = match &node.source_name {
-            Some(source) => format!("{} {source}.{}", result.action.describe(), node.name),
-            None => format!("{} {}", result.action.describe(), node.name),
-        };
+        let name = format!("{} {}", result.action.describe(), node.search_name());
         let dots = ".".repeat(WIDTH.saturating_sub(name.chars().count()).max(3));
         let width = total.to_string().len();
         let retried = match result.retries {

@@ -35,10 +35,7 @@ pub fn run(args: &ListArgs, console: &Console) -> Result<i32> {
 fn describe(node: &Node, output: ListOutput) -> String {
     match output {
         // dbt prints a node's search name: a source table's is `source.table`.
-        ListOutput::Name => match &node.source_name {
-            Some(source) if node.resource_type == ResourceType::Source => format!("{source}.{}", node.name),
-            _ => node.name.clone(),
-        },
+        ListOutput::Name => node.search_name(),
         ListOutput::Path => node.path.clone(),
         ListOutput::Selector if node.resource_type == ResourceType::Source => {
             format!("source:{}", node.fqn.join("."))

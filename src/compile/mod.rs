@@ -251,10 +251,7 @@ impl Manifest {
         let test = self.nodes[index].test.as_ref()?;
         let model = &self.nodes[model];
         let names = returned;
-        let name = match &model.source_name {
-            Some(source) => format!("{source}.{}", model.name),
-            None => model.name.clone(),
-        };
+        let name = model.search_name();
         let mut error = Error::new(
             crate::error::ErrorKind::Compilation,
             format!(

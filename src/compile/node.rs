@@ -242,6 +242,14 @@ pub struct Node {
 }
 
 impl Node {
+    /// dbt's search name: `source.table` for a source table, the node's name otherwise.
+    pub fn search_name(&self) -> String {
+        match &self.source_name {
+            Some(source) => format!("{source}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+
     /// Whether this node is built in the database (not ephemeral, source, test or analysis).
     pub fn is_buildable(&self) -> bool {
         matches!(
