@@ -270,7 +270,15 @@ async fn compile(
         .collect();
     described.sort();
     described.dedup();
-    let (existing, columns) = postgres.existing_relations(&described).await?;
+    // Only SQL is analysed against the columns: a run of seeds, freshness checks or extracts
+    // reads no columns.
+    let analyses_sql = planned.iter().any(|&index| {
+        matches!(
+            manifest.nodes[index].resource_type,
+            ResourceType::Model | ResourceType::Snapshot | ResourceType::Test
+        )
+    });
+    let (existing, columns) = postgres.existing_relations(&described, analyses_sql).await?;
     let watermarked: Vec<WatermarkedModel> = planned
         .iter()
         .map(|&index| &manifest.nodes[index])

@@ -57,16 +57,21 @@ pub(super) async fn typed_columns<'e>(
 }
 
 impl Postgres {
-    /// Every table, view and materialized view in `schemas`, with its kind and its columns,
-    /// in one query.
+    /// Every table, view and materialized view in `schemas`, with its kind and, when
+    /// `with_columns`, its columns (otherwise none are returned), in one query.
     pub async fn existing_relations(
         &self,
         schemas: &[String],
+        with_columns: bool,
     ) -> Result<(ExistingRelations, RelationColumns)> {
+        let columns = if with_columns {
+            "array(select a.attname::text from pg_attribute a \
+             where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped order by a.attnum)"
+        } else {
+            "null::text[]"
+        };
         let sql = format!(
-            "select current_database()::text, n.nspname::text, c.relname::text, {KIND}, \
-             array(select a.attname::text from pg_attribute a \
-                   where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped order by a.attnum) \
+            "select current_database()::text, n.nspname::text, c.relname::text, {KIND}, {columns} \
              from pg_class c join pg_namespace n on n.oid = c.relnamespace \
              where n.nspname = any($1) and c.relkind in ('r', 'p', 'v', 'm', 'f')"
         );
@@ -83,7 +88,9 @@ impl Postgres {
                 schema: row.get(1),
                 identifier: row.get(2),
             };
-            columns.insert(relation.clone(), row.get(4));
+            if let Some(names) = row.get::<Option<Vec<String>>, _>(4) {
+                columns.insert(relation.clone(), names);
+            }
             relations.insert(relation, row.get(3));
         }
         Ok((relations, columns))
