@@ -20,7 +20,7 @@ pub const RESOURCE_TYPES: [&str; 5] = ["model", "source", "seed", "snapshot", "t
 
 /// What the site is built from.
 pub struct Artifacts<'a> {
-    /// manifest.json.
+    /// manifest.json, as [`read_manifest`] reads it.
     pub manifest: &'a Value,
     /// catalog.json.
     pub catalog: &'a Value,
@@ -110,22 +110,7 @@ pub fn site_data(artifacts: &Artifacts) -> Value {
         .iter()
         .map(|node| text(node, "resource_type") != "test")
         .collect();
-    let mut edges: Vec<(usize, usize)> = Vec::new();
-    for (child, node) in entries.iter().enumerate() {
-        if !in_graph[child] {
-            continue;
-        }
-        for parent in parents(node) {
-            if let Some(&parent) = index.get(parent)
-                && in_graph[parent]
-            {
-                edges.push((parent, child));
-            }
-        }
-    }
-    edges.sort_unstable();
-    edges.dedup();
-    let test_edges = test_edges(&entries, &index);
+    let (edges, test_edges) = graph_edges(&entries, &index, &in_graph);
     let placements = layout::layered(entries.len(), &edges);
     let mut configs = Configs::default();
     let results = run_results(artifacts.run_results);
@@ -134,15 +119,15 @@ pub fn site_data(artifacts: &Artifacts) -> Value {
         .enumerate()
         .map(|(position, node)| {
             let result = results.get(text(node, "unique_id"));
-            let mut out = node_json(
+            let out = node_json(
                 node,
                 std::mem::take(&mut columns[position]),
                 &node_tests[position],
                 attached[position],
                 in_graph[position].then_some(placements[position]),
                 result,
+                &mut configs,
             );
-            selectable_fields(node, &mut configs, &mut out);
             Value::Object(out)
         })
         .collect();
@@ -158,22 +143,36 @@ pub fn site_data(artifacts: &Artifacts) -> Value {
     })
 }
 
-/// Each test's parents as (parent, test) edges: the graph does not draw tests, but selection
-/// walks through them (`@m` reaches the other parents of m's relationships tests, as in dbt).
-fn test_edges(entries: &[&Value], index: &HashMap<&str, usize>) -> Vec<(usize, usize)> {
-    let mut edges: Vec<(usize, usize)> = entries
-        .iter()
-        .enumerate()
-        .filter(|(_, node)| text(node, "resource_type") == "test")
-        .flat_map(|(test, node)| {
-            parents(node)
-                .into_iter()
-                .filter_map(move |parent| index.get(parent).map(|&parent| (parent, test)))
-        })
-        .collect();
-    edges.sort_unstable();
-    edges.dedup();
-    edges
+/// An edge between two of the site's nodes, by index: (parent, child).
+type Edge = (usize, usize);
+
+/// The graph's edges, (parent, child) between nodes it draws, and each test's parents as
+/// (parent, test) edges: the graph does not draw tests, but selection walks through them
+/// (`@m` reaches the other parents of m's relationships tests, as in dbt). Each sorted, once.
+fn graph_edges(
+    entries: &[&Value],
+    index: &HashMap<&str, usize>,
+    in_graph: &[bool],
+) -> (Vec<Edge>, Vec<Edge>) {
+    let mut edges: Vec<Edge> = Vec::new();
+    let mut test_edges: Vec<Edge> = Vec::new();
+    for (child, node) in entries.iter().enumerate() {
+        for parent in parents(node) {
+            let Some(&parent) = index.get(parent) else {
+                continue;
+            };
+            if !in_graph[child] {
+                test_edges.push((parent, child));
+            } else if in_graph[parent] {
+                edges.push((parent, child));
+            }
+        }
+    }
+    for list in [&mut edges, &mut test_edges] {
+        list.sort_unstable();
+        list.dedup();
+    }
+    (edges, test_edges)
 }
 
 /// The distinct configs of the site's nodes, each stored once: nodes refer to theirs by index
@@ -185,14 +184,14 @@ struct Configs {
 }
 
 impl Configs {
-    /// The index of `config`'s selectable part ([`selectable_config`]), added when new.
+    /// The index of `config`, a config as [`read_manifest`] keeps it (its selectable part),
+    /// added when new.
     fn index(&mut self, config: Option<&Value>) -> usize {
-        let selectable = config.and_then(selectable_config).unwrap_or_else(|| json!({}));
-        let key = selectable.to_string();
+        let key = config.map_or_else(|| "{}".to_string(), Value::to_string);
         if let Some(&known) = self.seen.get(&key) {
             return known;
         }
-        self.list.push(selectable);
+        self.list.push(config.cloned().unwrap_or_else(|| json!({})));
         self.seen.insert(key, self.list.len() - 1);
         self.list.len() - 1
     }
@@ -219,25 +218,6 @@ fn selectable_config(value: &Value) -> Option<Value> {
             (!kept.is_empty()).then_some(Value::Object(kept))
         }
         scalar => Some(scalar.clone()),
-    }
-}
-
-/// The fields the selector filter reads beyond what the page shows: the fqn, the config (an
-/// index into `configs`), a generic test's test name and a source's source name.
-fn selectable_fields(node: &Value, configs: &mut Configs, out: &mut Map<String, Value>) {
-    out.insert(
-        "fqn".into(),
-        node.get("fqn").cloned().unwrap_or_else(|| json!([])),
-    );
-    out.insert("c".into(), json!(configs.index(node.get("config"))));
-    if let Some(test_name) = node
-        .pointer("/test_metadata/name")
-        .filter(|name| name.is_string())
-    {
-        out.insert("tn".into(), test_name.clone());
-    }
-    if text(node, "resource_type") == "source" {
-        out.insert("sn".into(), json!(text(node, "source_name")));
     }
 }
 
@@ -470,10 +450,14 @@ fn node_json(
     attached: Option<usize>,
     placement: Option<layout::Placement>,
     result: Option<&&Value>,
+    configs: &mut Configs,
 ) -> Map<String, Value> {
     let resource_type = text(node, "resource_type");
+    let mut out = Map::new();
     let name = if resource_type == "source" {
-        format!("{}.{}", text(node, "source_name"), text(node, "name"))
+        let source_name = text(node, "source_name");
+        out.insert("sn".into(), json!(source_name));
+        format!("{source_name}.{}", text(node, "name"))
     } else {
         text(node, "name").to_string()
     };
@@ -510,7 +494,6 @@ fn node_json(
             Value::Object(entry)
         })
         .collect();
-    let mut out = Map::new();
     out.insert("id".into(), json!(text(node, "unique_id")));
     out.insert("n".into(), json!(name));
     out.insert("t".into(), json!(resource_type));
@@ -539,6 +522,19 @@ fn node_json(
     if let Some(placement) = placement {
         out.insert("L".into(), json!(placement.layer));
         out.insert("o".into(), json!(placement.order));
+    }
+    // What the selector filter reads beyond what the page shows: the fqn, the config (an index
+    // into `configs`) and a generic test's test name (a source's source name is above).
+    out.insert(
+        "fqn".into(),
+        node.get("fqn").cloned().unwrap_or_else(|| json!([])),
+    );
+    out.insert("c".into(), json!(configs.index(node.get("config"))));
+    if let Some(test_name) = node
+        .pointer("/test_metadata/name")
+        .filter(|name| name.is_string())
+    {
+        out.insert("tn".into(), test_name.clone());
     }
     if let Some(result) = result {
         out.insert("st".into(), result.get("status").cloned().unwrap_or(Value::Null));
@@ -623,8 +619,9 @@ mod tests {
             ]}
         }}))
         .expect("lineage");
+        let manifest = read_manifest(&serde_json::to_vec(&manifest()).expect("JSON")).expect("a manifest");
         let data = site_data(&Artifacts {
-            manifest: &manifest(),
+            manifest: &manifest,
             catalog: &catalog,
             run_results: Some(&results),
             lineage: &lineage,

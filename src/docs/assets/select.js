@@ -85,7 +85,7 @@
   // ---- One term: [@][N+]method:value[+N] ----------------------------------------------------
   // Parse `term`, which starts at char `offset` of `argument`, into a criterion:
   // {at, parents, children (depths: a number, Infinity, or null when absent), method, keys,
-  // value, glob (the value compiled), text}. `context.statuses`: the last run's statuses.
+  // value, text}. `context.statuses`: the last run's statuses.
   function parseTerm(term, offset, context) {
     const chars = Array.from(term);
     const slice = (start, end) => chars.slice(start, end).join("");
@@ -128,7 +128,7 @@
     }
     const value = slice(valueStart, bodyEnd);
     const method = spec ? spec.keyword : defaultMethod(value);
-    const criterion = { at, parents, children, method, keys: spec ? spec.keys : [], value, glob: compileGlob(value), text: term };
+    const criterion = { at, parents, children, method, keys: spec ? spec.keys : [], value, text: term };
     if (spec) checkValue(criterion, valueStart, context, fail);
     return criterion;
   }
@@ -182,7 +182,7 @@
         fail(index, `source selector \`${value}\` in \`${text}\` has too many \`.\` parts`, "write `source:<source>`, `source:<source>.<table>` or `source:<package>.<source>.<table>`");
       }
       const [pkg, source, table] = parts.length === 3 ? parts : ["*", parts[0], parts[1] === undefined ? "*" : parts[1]];
-      criterion.source = { pkg: compileGlob(pkg), source: compileGlob(source), table: compileGlob(table) };
+      criterion.source = { pkg, source, table };
     }
     if (method === "test_type") {
       if (!Object.hasOwn(TEST_KINDS, value)) fail(index, `unknown test type \`${value}\` in \`${text}\``, "expected `generic`, `singular`, `unit` or `data`");
@@ -374,17 +374,17 @@
     const config = node.config;
     switch (criterion.method) {
       case "fqn": return !isSource(node) && fqnMatches(value, node.fqn);
-      case "tag": return (node.tags || []).some((tag) => globMatches(criterion.glob, tag));
+      case "tag": return (node.tags || []).some((tag) => glob(value, tag));
       case "path": return pathMatches(value, node.f || "");
       case "file": return fileMatches(value, node.f || "");
-      case "package": return globMatches(criterion.glob, node.pkg || "");
+      case "package": return glob(value, node.pkg || "");
       case "config": return configMatches(config, criterion.keys, value);
       case "resource_type": return node.t === value;
-      case "source": return isSource(node) && globMatches(criterion.source.pkg, node.pkg || "")
-        && globMatches(criterion.source.source, node.sn) && globMatches(criterion.source.table, node.table);
+      case "source": return isSource(node) && glob(criterion.source.pkg, node.pkg || "")
+        && glob(criterion.source.source, node.sn) && glob(criterion.source.table, node.table);
       case "test_type": return node.t === "test" && (criterion.testKind === "data" ? !!node.kind : node.kind === criterion.testKind);
-      case "test_name": return isTest(node) && node.tn !== undefined && globMatches(criterion.glob, node.tn);
-      case "group": return !isSource(node) && typeof config.group === "string" && globMatches(criterion.glob, config.group);
+      case "test_name": return isTest(node) && node.tn !== undefined && glob(value, node.tn);
+      case "group": return !isSource(node) && typeof config.group === "string" && glob(value, config.group);
       case "access": return node.t === "model" && (typeof config.access === "string" ? config.access : "protected") === value;
       case "result": return node.st === value;
       default: return false; // exposures, metrics, ...: tmk has none
