@@ -234,8 +234,9 @@ struct Compiled {
     schemas: Vec<String>,
 }
 
-/// Read what the compile pass needs from the database — which relations exist with their
-/// columns (one query over the project's schemas), the stored watermarks — and compile the
+/// Read what the compile pass needs from the database — which relations exist and, when the
+/// plan has SQL to analyse, their columns (one query over the project's schemas), the stored
+/// watermarks — and compile the
 /// planned nodes. Nothing is changed in the database but, when watermarks are read, the
 /// creation of tmk's own `tmk_meta` tables if they are missing.
 async fn compile(
