@@ -460,3 +460,45 @@ fn a_test_on_a_column_the_model_does_not_return_is_a_compile_error() {
         built.stdout
     );
 }
+
+/// `tmk test` before anything is built: each test fails with the database's error and a hint
+/// that says what is missing and what to run, for a model's test and a source table's; and a
+/// test whose model exists but whose query fails gets no such hint.
+#[test]
+fn a_test_of_a_relation_not_built_says_to_build_it_first() {
+    let project = TestProject::new(
+        "dq_not_built",
+        &[
+            ("models/orders.sql", "select 1 as order_id, 10 as amount\n"),
+            ("models/built.sql", "select 1 as id\n"),
+            (
+                "models/schema.yml",
+                "version: 2\nsources:\n  - name: shop\n    schema: nowhere\n    tables:\n      - name: payments\n        columns:\n          - name: id\n            data_tests: [not_null, unique]\nmodels:\n  - name: orders\n    columns:\n      - name: order_id\n        data_tests: [not_null, unique]\n      - name: amount\n        data_tests: [not_null]\n  - name: built\n    data_tests:\n      - expression_is_true:\n          arguments: {expression: \"no_such_column > 0\"}\n",
+            ),
+        ],
+    );
+    assert_ok(&project.tmk(&["run", "--select", "built"]));
+    let run = project.tmk(&["test"]);
+    assert_exit(&run, 1);
+    let output = project.normalize(&format!("{}{}", run.stdout, run.stderr));
+    assert!(output.contains("ERROR=6"), "{output}");
+    let block = |heading: &str| {
+        let start = output
+            .find(heading)
+            .unwrap_or_else(|| panic!("no `{heading}` in:\n{output}"));
+        let rest = &output[start..];
+        let end = rest.find("\n\n").unwrap_or(rest.len());
+        rest[..end].to_string()
+    };
+    insta::assert_snapshot!(
+        "test_of_a_model_not_built",
+        block("Error in test not_null_orders_order_id")
+    );
+    insta::assert_snapshot!(
+        "test_of_a_missing_source_table",
+        block("Error in test source_unique_shop_payments_id")
+    );
+    let other = block("Error in test expression_is_true_built");
+    assert!(other.contains("no_such_column"), "{other}");
+    assert!(!other.contains("has not been built"), "{other}");
+}

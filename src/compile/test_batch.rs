@@ -147,7 +147,7 @@ fn batched(manifest: &Manifest, index: usize) -> Option<(Relation, BatchedTest)>
 }
 
 /// The relation a test checks: its model's, seed's or snapshot's, or its source table.
-pub(super) fn tested_relation(manifest: &Manifest, test: &TestMetadata) -> Option<Relation> {
+pub fn tested_relation(manifest: &Manifest, test: &TestMetadata) -> Option<Relation> {
     match &test.tested {
         TestedRelation::Node(_) => manifest.nodes[test.attached_node?].relation.clone(),
         TestedRelation::Source(source, table) => manifest

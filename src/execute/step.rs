@@ -21,9 +21,9 @@ use crate::adapter::postgres::{
 use crate::compile::config::{self, ConfigExt, StoreFailuresAs};
 use crate::compile::contract::{ForeignTarget, foreign_target};
 use crate::compile::freshness::Freshness;
-use crate::compile::node::{Materialization, Node, Relation, ResourceType};
+use crate::compile::node::{Materialization, Node, Relation, ResourceType, TestedRelation};
 use crate::compile::relation_settings::RelationSettings;
-use crate::compile::{CompileEnvironment, Manifest, test_guarantee};
+use crate::compile::{CompileEnvironment, Manifest, test_batch, test_guarantee};
 use crate::error::{Error, ErrorKind, Result, SourceLocation};
 use crate::plan::{Step, StepAction};
 
@@ -176,7 +176,12 @@ async fn run_action(
             if let Some(done) = guaranteed_test(manifest, postgres, step.node).await? {
                 return Ok(done);
             }
-            run_test(manifest, postgres, node, sql, environment).await
+            match run_test(manifest, postgres, node, sql, environment).await {
+                Err(error) if error.kind == ErrorKind::Database && error.hint.is_none() => {
+                    Err(hint_missing_tested_relation(manifest, postgres, node, error).await)
+                }
+                outcome => outcome,
+            }
         }
         StepAction::Snapshot => run_snapshot(manifest, postgres, step, sql, environment).await,
         StepAction::Freshness => check_freshness(postgres, node).await,
@@ -746,6 +751,37 @@ pub fn read_seed_file(
             .at(SourceLocation::new(display, error.line, error.column).with_text(text))
             .maybe_hint(error.hint.clone())
     })
+}
+
+/// A test's database error with what to do when the relation it tests does not exist, where
+/// the database only says `relation … does not exist`: the model has not been built yet (a
+/// `tmk test` before any `tmk build`), or the source table is not where its YAML says.
+async fn hint_missing_tested_relation(
+    manifest: &Manifest,
+    postgres: &Postgres,
+    node: &Node,
+    error: Error,
+) -> Error {
+    let Some(test) = &node.test else {
+        return error;
+    };
+    let Some(relation) = test_batch::tested_relation(manifest, test) else {
+        return error;
+    };
+    if !matches!(postgres.relation_kind(&relation).await, Ok(None)) {
+        return error;
+    }
+    let hint = match &test.tested {
+        TestedRelation::Node(name) => format!(
+            "`{name}` has not been built: `{}` does not exist; run `tmk build --select {name}` first",
+            relation.render()
+        ),
+        TestedRelation::Source(source, table) => format!(
+            "source table `{source}.{table}` does not exist at `{}`: load it, or correct the source's `database`, `schema` or `identifier`",
+            relation.render()
+        ),
+    };
+    error.hint(hint)
 }
 
 async fn run_test(
