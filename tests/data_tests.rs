@@ -462,8 +462,9 @@ fn a_test_on_a_column_the_model_does_not_return_is_a_compile_error() {
 }
 
 /// `tmk test` before anything is built: each test fails with the database's error and a hint
-/// that says what is missing and what to run, for a model's test and a source table's; and a
-/// test whose model exists but whose query fails gets no such hint.
+/// that says what is missing and what to run — for a model's test, a source table's, and a
+/// relationships test whose `to:` model is missing; `tmk source freshness` says the same of a
+/// missing source table; a test whose model exists but whose query fails gets no such hint.
 #[test]
 fn a_test_of_a_relation_not_built_says_to_build_it_first() {
     let project = TestProject::new(
@@ -473,7 +474,7 @@ fn a_test_of_a_relation_not_built_says_to_build_it_first() {
             ("models/built.sql", "select 1 as id\n"),
             (
                 "models/schema.yml",
-                "version: 2\nsources:\n  - name: shop\n    schema: nowhere\n    tables:\n      - name: payments\n        columns:\n          - name: id\n            data_tests: [not_null, unique]\nmodels:\n  - name: orders\n    columns:\n      - name: order_id\n        data_tests: [not_null, unique]\n      - name: amount\n        data_tests: [not_null]\n  - name: built\n    data_tests:\n      - expression_is_true:\n          arguments: {expression: \"no_such_column > 0\"}\n",
+                "version: 2\nsources:\n  - name: shop\n    schema: nowhere\n    loaded_at_field: paid_at\n    freshness: {warn_after: {count: 1, period: hour}}\n    tables:\n      - name: payments\n        columns:\n          - name: id\n            data_tests: [not_null, unique]\nmodels:\n  - name: orders\n    columns:\n      - name: order_id\n        data_tests: [not_null, unique]\n      - name: amount\n        data_tests: [not_null]\n  - name: built\n    data_tests:\n      - expression_is_true:\n          arguments: {expression: \"no_such_column > 0\"}\n    columns:\n      - name: id\n        data_tests:\n          - relationships: {arguments: {to: ref('orders'), field: order_id}}\n",
             ),
         ],
     );
@@ -481,7 +482,7 @@ fn a_test_of_a_relation_not_built_says_to_build_it_first() {
     let run = project.tmk(&["test"]);
     assert_exit(&run, 1);
     let output = project.normalize(&format!("{}{}", run.stdout, run.stderr));
-    assert!(output.contains("ERROR=6"), "{output}");
+    assert!(output.contains("ERROR=7"), "{output}");
     let block = |heading: &str| {
         let start = output
             .find(heading)
@@ -498,7 +499,19 @@ fn a_test_of_a_relation_not_built_says_to_build_it_first() {
         "test_of_a_missing_source_table",
         block("Error in test source_unique_shop_payments_id")
     );
+    let parent = block("Error in test relationships_built_id__order_id__ref_orders_");
+    assert!(parent.contains("hint: `orders` has not been built"), "{parent}");
     let other = block("Error in test expression_is_true_built");
     assert!(other.contains("no_such_column"), "{other}");
     assert!(!other.contains("has not been built"), "{other}");
+
+    let freshness = project.tmk(&["source", "freshness"]);
+    assert_exit(&freshness, 1);
+    let output = format!("{}{}", freshness.stdout, freshness.stderr);
+    assert!(
+        output.contains(
+            "hint: source table `shop.payments` does not exist at `\"postgres\".\"nowhere\".\"payments\"`"
+        ),
+        "{output}"
+    );
 }

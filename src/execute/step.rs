@@ -177,14 +177,22 @@ async fn run_action(
                 return Ok(done);
             }
             match run_test(manifest, postgres, node, sql, environment).await {
-                Err(error) if error.kind == ErrorKind::Database && error.hint.is_none() => {
-                    Err(hint_missing_tested_relation(manifest, postgres, node, error).await)
-                }
-                outcome => outcome,
+                Err(error) => Err(hint_missing_relation(postgres, error, test_reads(manifest, node)).await),
+                done => done,
             }
         }
         StepAction::Snapshot => run_snapshot(manifest, postgres, step, sql, environment).await,
-        StepAction::Freshness => check_freshness(postgres, node).await,
+        StepAction::Freshness => match check_freshness(postgres, node).await {
+            Err(error) => {
+                let reads = node
+                    .relation
+                    .iter()
+                    .map(|relation| (relation.clone(), ReadRelation::Source(node.search_name())))
+                    .collect();
+                Err(hint_missing_relation(postgres, error, reads).await)
+            }
+            done => done,
+        },
         StepAction::Extract => extract_source(postgres, node).await,
     }
 }
@@ -753,35 +761,82 @@ pub fn read_seed_file(
     })
 }
 
-/// A test's database error with what to do when the relation it tests does not exist, where
-/// the database only says `relation … does not exist`: the model has not been built yet (a
-/// `tmk test` before any `tmk build`), or the source table is not where its YAML says.
-async fn hint_missing_tested_relation(
-    manifest: &Manifest,
+/// A relation a step reads, named as the project names it, to say what to do when it does not
+/// exist.
+enum ReadRelation {
+    /// A model, seed or snapshot, by name: it has not been built.
+    Built(String),
+    /// A source table, `source.table`: it is not where the source's YAML says.
+    Source(String),
+}
+
+/// `error` with what to do when the database failed because one of `reads` does not exist (as
+/// checked now), where the database only says `relation … does not exist`: the model has not
+/// been built yet (a `tmk test` before any `tmk build`), or the source table is elsewhere.
+async fn hint_missing_relation(
     postgres: &Postgres,
-    node: &Node,
     error: Error,
+    reads: Vec<(Relation, ReadRelation)>,
 ) -> Error {
-    let Some(test) = &node.test else {
-        return error;
-    };
-    let Some(relation) = test_batch::tested_relation(manifest, test) else {
-        return error;
-    };
-    if !matches!(postgres.relation_kind(&relation).await, Ok(None)) {
+    if error.kind != ErrorKind::Database || error.hint.is_some() {
         return error;
     }
-    let hint = match &test.tested {
-        TestedRelation::Node(name) => format!(
-            "`{name}` has not been built: `{}` does not exist; run `tmk build --select {name}` first",
-            relation.render()
-        ),
-        TestedRelation::Source(source, table) => format!(
-            "source table `{source}.{table}` does not exist at `{}`: load it, or correct the source's `database`, `schema` or `identifier`",
-            relation.render()
-        ),
+    for (relation, read) in reads {
+        if !matches!(postgres.relation_kind(&relation).await, Ok(None)) {
+            continue;
+        }
+        let hint = match read {
+            ReadRelation::Built(name) => format!(
+                "`{name}` has not been built: `{}` does not exist; run `tmk build --select {name}` first",
+                relation.render()
+            ),
+            ReadRelation::Source(name) => format!(
+                "source table `{name}` does not exist at `{}`: load it, or correct the source's `database`, `schema` or `identifier`",
+                relation.render()
+            ),
+        };
+        return error.hint(hint);
+    }
+    error
+}
+
+/// The relations a generic test reads: the one it tests and a relationships test's `to:`.
+fn test_reads(manifest: &Manifest, node: &Node) -> Vec<(Relation, ReadRelation)> {
+    let Some(test) = &node.test else {
+        return Vec::new();
     };
-    error.hint(hint)
+    let mut reads = Vec::new();
+    if let Some(relation) = test_batch::tested_relation(manifest, test) {
+        let read = match &test.tested {
+            TestedRelation::Node(name) => ReadRelation::Built(name.clone()),
+            TestedRelation::Source(source, table) => ReadRelation::Source(format!("{source}.{table}")),
+        };
+        reads.push((relation, read));
+    }
+    let to = test.kwargs.get("to").and_then(serde_json::Value::as_str);
+    if let Some(to) = to.filter(|_| test.name == "relationships") {
+        let read = match foreign_target(to) {
+            ForeignTarget::Ref(name) => manifest
+                .lookup
+                .refs
+                .get(name)
+                .and_then(|target| target.relation.clone())
+                .map(|relation| (relation, ReadRelation::Built(name.to_string()))),
+            ForeignTarget::Source(source, table) => manifest
+                .lookup
+                .sources
+                .get(&(source.to_string(), table.to_string()))
+                .map(|relation| {
+                    (
+                        relation.clone(),
+                        ReadRelation::Source(format!("{source}.{table}")),
+                    )
+                }),
+            ForeignTarget::Written(_) => None,
+        };
+        reads.extend(read);
+    }
+    reads
 }
 
 async fn run_test(
