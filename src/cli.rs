@@ -185,6 +185,11 @@ pub struct SelectionArgs {
     /// Which tests of selected nodes to include.
     #[arg(long, value_enum, default_value = "eager")]
     pub indirect_selection: IndirectSelectionArg,
+    /// The artifacts of an earlier run (its target/ directory: manifest.json, and
+    /// run_results.json for `result:`), which `state:modified`, `state:new` and `result:error`
+    /// compare against.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
 }
 
 /// dbt's --indirect-selection modes.

@@ -10,6 +10,7 @@ mod dq_report;
 mod manifest;
 mod run_results;
 mod sources;
+mod state;
 
 use std::path::Path;
 
@@ -22,6 +23,7 @@ pub use dq_report::{DqInputs, dq_report_html, dq_report_json};
 pub use manifest::{config_with_defaults, manifest_bytes};
 pub use run_results::run_results_json;
 pub use sources::sources_json;
+pub use state::{EarlierState, earlier_state};
 
 /// dbt version tmk reports in artifacts (the dbt behaviour it matches).
 pub const DBT_VERSION: &str = "1.10.0";

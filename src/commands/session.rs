@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::artifacts::config_with_defaults;
+use crate::artifacts::{config_with_defaults, earlier_state};
 use crate::cli::{IndirectSelectionArg, ProjectArgs, SelectionArgs};
 use crate::compile::jinja::context::TargetInfo;
 use crate::compile::{self, Manifest};
@@ -187,6 +187,33 @@ pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
     } else {
         Vec::new()
     };
+    let selection_error = |flag: &str, error: selector::SelectorError| {
+        let text: Arc<str> = Arc::from(error.argument.as_str());
+        Error::new(ErrorKind::Usage, format!("bad selector: {}", error.message))
+            .at(SourceLocation::new(flag, 1, error.column).with_text(text))
+            .maybe_hint(error.hint.clone())
+    };
+    let include = if args.select.is_empty() {
+        None
+    } else {
+        Some(
+            selector::parse_selection(&args.select, args.state.is_some())
+                .map_err(|error| selection_error("--select", error))?,
+        )
+    };
+    let exclude = if args.exclude.is_empty() {
+        None
+    } else {
+        Some(
+            selector::parse_selection(&args.exclude, args.state.is_some())
+                .map_err(|error| selection_error("--exclude", error))?,
+        )
+    };
+    // Read once the selectors parsed: a mistyped `state:` value is reported first.
+    let earlier = match &args.state {
+        Some(dir) => Some(earlier_state(manifest, dir)?),
+        None => None,
+    };
     let nodes: Vec<SelectableNode> = manifest
         .nodes
         .iter()
@@ -206,24 +233,12 @@ pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
                 _ => None,
             },
             test_name: node.test.as_ref().map(|test| test.name.as_str()),
+            state: earlier.as_ref().map(|earlier| earlier.changes[index]),
+            previous_status: earlier
+                .as_ref()
+                .and_then(|earlier| earlier.statuses[index].as_deref()),
         })
         .collect();
-    let selection_error = |flag: &str, error: selector::SelectorError| {
-        let text: Arc<str> = Arc::from(error.argument.as_str());
-        Error::new(ErrorKind::Usage, format!("bad selector: {}", error.message))
-            .at(SourceLocation::new(flag, 1, error.column).with_text(text))
-            .maybe_hint(error.hint.clone())
-    };
-    let include = if args.select.is_empty() {
-        None
-    } else {
-        Some(selector::parse_selection(&args.select).map_err(|error| selection_error("--select", error))?)
-    };
-    let exclude = if args.exclude.is_empty() {
-        None
-    } else {
-        Some(selector::parse_selection(&args.exclude).map_err(|error| selection_error("--exclude", error))?)
-    };
     let indirect = match args.indirect_selection {
         IndirectSelectionArg::Eager => IndirectSelection::Eager,
         IndirectSelectionArg::Cautious => IndirectSelection::Cautious,

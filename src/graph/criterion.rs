@@ -38,6 +38,77 @@ pub(super) struct SourcePattern {
     pub(super) table: String,
 }
 
+/// What `state:` asks of a node compared with the artifacts given with `--state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StateSelector {
+    /// `new`: not in the earlier manifest.
+    New,
+    /// `old`: in the earlier manifest.
+    Old,
+    /// `modified`: new, or any part below changed; `modified.<part>`: that part changed.
+    Modified(Option<ModifiedPart>),
+    /// `unmodified`: in the earlier manifest and no part changed.
+    Unmodified,
+}
+
+/// A part of a node `state:modified.<part>` compares, as dbt does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModifiedPart {
+    /// `body`: the file's checksum (a model's SQL, a seed's CSV, a test's definition).
+    Body,
+    /// `configs`: the config as manifest.json shows it.
+    Configs,
+    /// `relation`: the database, schema or alias the project configures.
+    Relation,
+    /// `persisted_descriptions`: descriptions persisted to the database (tmk persists none).
+    PersistedDescriptions,
+    /// `contract`: the model's contract.
+    Contract,
+    /// `macros`: a macro the node calls, directly or through other macros.
+    Macros,
+}
+
+impl ModifiedPart {
+    /// Every part, in dbt's order.
+    pub const ALL: [ModifiedPart; 6] = [
+        ModifiedPart::Body,
+        ModifiedPart::Configs,
+        ModifiedPart::Relation,
+        ModifiedPart::PersistedDescriptions,
+        ModifiedPart::Contract,
+        ModifiedPart::Macros,
+    ];
+
+    /// The part's name after `modified.`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModifiedPart::Body => "body",
+            ModifiedPart::Configs => "configs",
+            ModifiedPart::Relation => "relation",
+            ModifiedPart::PersistedDescriptions => "persisted_descriptions",
+            ModifiedPart::Contract => "contract",
+            ModifiedPart::Macros => "macros",
+        }
+    }
+}
+
+/// The values of `state:`.
+const STATE_VALUES: [&str; 10] = [
+    "new",
+    "old",
+    "modified",
+    "unmodified",
+    "modified.body",
+    "modified.configs",
+    "modified.relation",
+    "modified.persisted_descriptions",
+    "modified.contract",
+    "modified.macros",
+];
+
+/// The statuses `result:` can ask for, as run_results.json writes them.
+const RESULT_STATUSES: [&str; 6] = ["success", "error", "skipped", "pass", "fail", "warn"];
+
 /// What a term matches on, its value already interpreted where that can fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Method {
@@ -65,6 +136,10 @@ pub(super) enum Method {
     Group,
     /// `access:`, read from a model's `access` config.
     Access,
+    /// `state:`, against the artifacts given with `--state`.
+    State(StateSelector),
+    /// `result:`, the node's status in the `--state` directory's run_results.json.
+    Result,
     /// A kind of node tmk never has (`exposure:`, `metric:`, ...): matches nothing.
     Absent,
 }
@@ -88,12 +163,19 @@ pub(super) struct Criterion {
 
 impl Criterion {
     /// Parse `term`, which starts at char `offset` of `argument`.
-    pub(super) fn parse(argument: &str, term: &str, offset: usize) -> Result<Criterion, SelectorError> {
+    /// `with_state`: whether `--state` was given (`state:` and `result:` need it).
+    pub(super) fn parse(
+        argument: &str,
+        term: &str,
+        offset: usize,
+        with_state: bool,
+    ) -> Result<Criterion, SelectorError> {
         TermParser {
             argument,
             term,
             chars: term.chars().collect(),
             offset,
+            with_state,
         }
         .parse()
     }
@@ -158,10 +240,12 @@ enum Keyword {
     SemanticModel,
     SavedQuery,
     UnitTest,
+    State,
+    Result,
 }
 
 impl Keyword {
-    const ALL: [Keyword; 17] = [
+    const ALL: [Keyword; 19] = [
         Keyword::Fqn,
         Keyword::Tag,
         Keyword::Path,
@@ -179,6 +263,8 @@ impl Keyword {
         Keyword::SemanticModel,
         Keyword::SavedQuery,
         Keyword::UnitTest,
+        Keyword::State,
+        Keyword::Result,
     ];
 
     fn name(self) -> &'static str {
@@ -200,6 +286,8 @@ impl Keyword {
             Keyword::SemanticModel => "semantic_model",
             Keyword::SavedQuery => "saved_query",
             Keyword::UnitTest => "unit_test",
+            Keyword::State => "state",
+            Keyword::Result => "result",
         }
     }
 
@@ -208,8 +296,11 @@ impl Keyword {
     }
 }
 
-/// dbt methods that compare against artifacts of an earlier run.
+/// dbt methods that compare against artifacts of an earlier run, given with `--state`.
 const STATE_METHODS: [&str; 3] = ["state", "result", "source_status"];
+
+/// The one of them tmk does not have: it compares sources.json files.
+const SOURCE_STATUS_METHOD: &str = "source_status";
 
 /// dbt's method for model versions, which tmk does not have.
 const VERSION_METHOD: &str = "version";
@@ -240,7 +331,7 @@ const RESOURCE_TYPES: [&str; 19] = [
 /// Every method name dbt accepts, for hints.
 fn all_method_names() -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Keyword::ALL.iter().map(|k| k.name()).collect();
-    names.extend(STATE_METHODS);
+    names.push(SOURCE_STATUS_METHOD);
     names.push(VERSION_METHOD);
     names
 }
@@ -266,6 +357,7 @@ struct TermParser<'a> {
     term: &'a str,
     chars: Vec<char>,
     offset: usize,
+    with_state: bool,
 }
 
 impl TermParser<'_> {
@@ -432,15 +524,22 @@ impl TermParser<'_> {
     }
 
     fn keyword(&self, name: &str, index: usize) -> Result<Keyword, SelectorError> {
-        if let Some(keyword) = Keyword::from_name(name) {
-            return Ok(keyword);
-        }
-        let (message, hint) = if STATE_METHODS.contains(&name) {
+        let (message, hint) = if STATE_METHODS.contains(&name) && !self.with_state {
             (
                 format!("selector method `{name}` in `{}` requires --state", self.term),
-                "it compares against the artifacts of an earlier run given with --state; \
-                 select by name, tag, path or config instead"
+                "it compares against the artifacts of an earlier run: give their directory with \
+                 `--state DIR` (e.g. the target/ of the production run)"
                     .to_string(),
+            )
+        } else if let Some(keyword) = Keyword::from_name(name) {
+            return Ok(keyword);
+        } else if name == SOURCE_STATUS_METHOD {
+            (
+                format!(
+                    "selector method `{name}` in `{}` is not supported: tmk does not compare sources.json files",
+                    self.term
+                ),
+                "select the sources' models by name, or `state:modified` for changed ones".to_string(),
             )
         } else if name == VERSION_METHOD {
             (
@@ -533,12 +632,47 @@ impl TermParser<'_> {
             Keyword::TestName => Method::TestName,
             Keyword::Group => Method::Group,
             Keyword::Access => Method::Access,
+            Keyword::State => Method::State(self.state_selector(value, value_start)?),
+            Keyword::Result => self.result_status(value, value_start)?,
             Keyword::Exposure
             | Keyword::Metric
             | Keyword::SemanticModel
             | Keyword::SavedQuery
             | Keyword::UnitTest => Method::Absent,
         })
+    }
+
+    fn state_selector(&self, value: &str, index: usize) -> Result<StateSelector, SelectorError> {
+        let selector = match value {
+            "new" => Some(StateSelector::New),
+            "old" => Some(StateSelector::Old),
+            "modified" => Some(StateSelector::Modified(None)),
+            "unmodified" => Some(StateSelector::Unmodified),
+            _ => value.strip_prefix("modified.").and_then(|part| {
+                ModifiedPart::ALL
+                    .into_iter()
+                    .find(|candidate| candidate.name() == part)
+                    .map(|part| StateSelector::Modified(Some(part)))
+            }),
+        };
+        selector.ok_or_else(|| {
+            self.error(
+                index,
+                format!("unknown state `{value}` in `{}`", self.term),
+                Some(suggestion_hint(value, &STATE_VALUES, "valid states")),
+            )
+        })
+    }
+
+    fn result_status(&self, value: &str, index: usize) -> Result<Method, SelectorError> {
+        if RESULT_STATUSES.contains(&value) {
+            return Ok(Method::Result);
+        }
+        Err(self.error(
+            index,
+            format!("unknown result status `{value}` in `{}`", self.term),
+            Some(suggestion_hint(value, &RESULT_STATUSES, "valid statuses")),
+        ))
     }
 
     fn resource_type(&self, value: &str, index: usize) -> Result<Method, SelectorError> {
@@ -677,14 +811,14 @@ mod tests {
     use super::*;
 
     fn parse(term: &str) -> Criterion {
-        match Criterion::parse(term, term, 0) {
+        match Criterion::parse(term, term, 0, false) {
             Ok(criterion) => criterion,
             Err(error) => panic!("`{term}` failed: {} (column {})", error.message, error.column),
         }
     }
 
     fn parse_error(term: &str) -> SelectorError {
-        match Criterion::parse(term, term, 0) {
+        match Criterion::parse(term, term, 0, false) {
             Ok(criterion) => panic!("`{term}` parsed as {criterion:?}"),
             Err(error) => error,
         }

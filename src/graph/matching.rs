@@ -7,8 +7,8 @@
 
 use serde_json::Value;
 
-use super::criterion::{Criterion, Method, SourcePattern, TestKind};
-use super::selector::SelectableNode;
+use super::criterion::{Criterion, Method, SourcePattern, StateSelector, TestKind};
+use super::selector::{SelectableNode, StateChange};
 
 /// Whether `criterion`'s method and value (graph operators aside) match `node`.
 pub(super) fn matches(criterion: &Criterion, node: &SelectableNode) -> bool {
@@ -30,7 +30,20 @@ pub(super) fn matches(criterion: &Criterion, node: &SelectableNode) -> bool {
         Method::Access => {
             node.resource_type == "model" && config_string(node, "access").unwrap_or("protected") == value
         }
+        Method::State(selector) => node.state.is_some_and(|state| state_matches(*selector, state)),
+        Method::Result => node.previous_status == Some(value),
         Method::Absent => false,
+    }
+}
+
+/// dbt's state method: how the node compares with the `--state` manifest.
+fn state_matches(selector: StateSelector, state: StateChange) -> bool {
+    match selector {
+        StateSelector::New => state.new,
+        StateSelector::Old => !state.new,
+        StateSelector::Modified(None) => state.is_modified(),
+        StateSelector::Modified(Some(part)) => state.is_changed(part),
+        StateSelector::Unmodified => !state.is_modified(),
     }
 }
 

@@ -13,5 +13,8 @@ pub mod export;
 mod matching;
 pub mod selector;
 
+pub use criterion::ModifiedPart;
 pub use dag::{CycleError, Dag};
-pub use selector::{IndirectSelection, SelectableNode, Selection, SelectorError, parse_selection, select};
+pub use selector::{
+    IndirectSelection, SelectableNode, Selection, SelectorError, StateChange, parse_selection, select,
+};

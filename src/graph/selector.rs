@@ -10,7 +10,7 @@
 
 use std::collections::BTreeSet;
 
-use super::criterion::{Criterion, Depth};
+use super::criterion::{Criterion, Depth, ModifiedPart};
 use super::dag::Dag;
 use super::matching::{is_source, is_test, matches};
 
@@ -37,6 +37,49 @@ pub struct SelectableNode<'a> {
     pub test_type: Option<&'a str>,
     /// For generic tests: "not_null", "unique", ...
     pub test_name: Option<&'a str>,
+    /// How the node compares with the artifacts given with `--state` (None without it).
+    pub state: Option<StateChange>,
+    /// The node's status in the `--state` directory's run_results.json, when it ran there.
+    pub previous_status: Option<&'a str>,
+}
+
+/// How a node compares with the manifest given with `--state`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateChange {
+    /// The node is not in that manifest.
+    pub new: bool,
+    /// Which parts differ from that manifest's node, by [`ModifiedPart`] (all when new).
+    changed: [bool; ModifiedPart::ALL.len()],
+}
+
+impl StateChange {
+    /// A node the earlier manifest does not have: every part counts as changed, as in dbt
+    /// (`state:modified.body` selects new nodes too).
+    pub fn new_node() -> StateChange {
+        StateChange {
+            new: true,
+            changed: [true; ModifiedPart::ALL.len()],
+        }
+    }
+
+    /// A node the earlier manifest has, with the parts that differ.
+    pub fn old_node(changed: impl IntoIterator<Item = ModifiedPart>) -> StateChange {
+        let mut state = StateChange::default();
+        for part in changed {
+            state.changed[part as usize] = true;
+        }
+        state
+    }
+
+    /// Whether `part` differs.
+    pub fn is_changed(&self, part: ModifiedPart) -> bool {
+        self.changed[part as usize]
+    }
+
+    /// dbt's `state:modified`: new, or any part differs.
+    pub fn is_modified(&self) -> bool {
+        self.changed.contains(&true)
+    }
 }
 
 /// A parsed selection (the union of the --select arguments).
@@ -98,13 +141,14 @@ pub enum IndirectSelection {
     Empty,
 }
 
-/// Parse `--select`/`--exclude` arguments (each argument may itself contain spaces; split on whitespace).
-pub fn parse_selection(args: &[String]) -> Result<Selection, SelectorError> {
+/// Parse `--select`/`--exclude` arguments (each argument may itself contain spaces; split on
+/// whitespace). `with_state`: whether `--state` was given, which `state:` and `result:` need.
+pub fn parse_selection(args: &[String], with_state: bool) -> Result<Selection, SelectorError> {
     let mut terms = Vec::new();
     for argument in args {
         for (offset, word) in pieces(argument, 0, char::is_whitespace) {
             if !word.is_empty() {
-                terms.push(parse_intersection(argument, word, offset)?);
+                terms.push(parse_intersection(argument, word, offset, with_state)?);
             }
         }
     }
@@ -112,7 +156,12 @@ pub fn parse_selection(args: &[String]) -> Result<Selection, SelectorError> {
 }
 
 /// One whitespace-separated word: terms joined by `,`.
-fn parse_intersection(argument: &str, word: &str, offset: usize) -> Result<Vec<Criterion>, SelectorError> {
+fn parse_intersection(
+    argument: &str,
+    word: &str,
+    offset: usize,
+    with_state: bool,
+) -> Result<Vec<Criterion>, SelectorError> {
     let parts = pieces(word, offset, |c| c == ',');
     let last = parts.len() - 1;
     parts
@@ -122,7 +171,7 @@ fn parse_intersection(argument: &str, word: &str, offset: usize) -> Result<Vec<C
             if part.is_empty() {
                 Err(empty_term_error(argument, word, part_offset, index == last))
             } else {
-                Criterion::parse(argument, part, part_offset)
+                Criterion::parse(argument, part, part_offset, with_state)
             }
         })
         .collect()
@@ -364,6 +413,8 @@ mod tests {
         source_name: Option<&'static str>,
         test_type: Option<&'static str>,
         test_name: Option<&'static str>,
+        state: Option<StateChange>,
+        previous_status: Option<&'static str>,
     }
 
     fn node(
@@ -385,6 +436,8 @@ mod tests {
             source_name: None,
             test_type: None,
             test_name: None,
+            state: None,
+            previous_status: None,
         }
     }
 
@@ -504,6 +557,8 @@ mod tests {
                     source_name: data.source_name,
                     test_type: data.test_type,
                     test_name: data.test_name,
+                    state: data.state,
+                    previous_status: data.previous_status,
                 })
                 .collect()
         }
@@ -522,17 +577,74 @@ mod tests {
     }
 
     fn selection(text: &str) -> Selection {
-        match parse_selection(&[text.to_string()]) {
+        match parse_selection(&[text.to_string()], true) {
             Ok(selection) => selection,
             Err(error) => panic!("`{text}`: {} at column {}", error.message, error.column),
         }
     }
 
     fn parse_error(argument: &str) -> SelectorError {
-        match parse_selection(&[argument.to_string()]) {
+        match parse_selection(&[argument.to_string()], false) {
             Ok(selection) => panic!("`{argument}` parsed as `{}`", selection.describe()),
             Err(error) => error,
         }
+    }
+
+    #[test]
+    fn state_and_result_compare_with_the_earlier_run() {
+        let mut project = Project::new();
+        for data in &mut project.data {
+            data.state = Some(StateChange::old_node([]));
+        }
+        project.data[1].state = Some(StateChange::old_node([ModifiedPart::Body]));
+        project.data[2].state = Some(StateChange::old_node([
+            ModifiedPart::Configs,
+            ModifiedPart::Macros,
+        ]));
+        project.data[8].state = Some(StateChange::new_node());
+        project.data[3].previous_status = Some("error");
+        project.data[4].previous_status = Some("fail");
+        let only = |select: &str| project.run(Some(select), None, IndirectSelection::Empty);
+        assert_eq!(only("state:modified"), vec![1, 2, 8]);
+        assert_eq!(only("state:new"), vec![8]);
+        assert_eq!(only("state:modified.body"), vec![1, 8]);
+        assert_eq!(only("state:modified.macros"), vec![2, 8]);
+        assert_eq!(only("state:modified.relation"), vec![8]);
+        assert_eq!(only("state:old"), vec![0, 1, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(only("state:unmodified"), vec![0, 3, 4, 5, 6, 7]);
+        assert_eq!(only("state:modified+"), vec![1, 2, 3, 4, 5, 7, 8]);
+        assert_eq!(only("result:error"), vec![3]);
+        assert_eq!(only("result:error+ result:fail"), vec![3, 4, 5, 7]);
+        assert_eq!(only("state:modified,resource_type:seed"), vec![8]);
+        // Eager indirect selection adds the tests of modified models, as dbt does.
+        assert_eq!(project.eager("state:modified"), vec![1, 2, 5, 8]);
+    }
+
+    #[test]
+    fn state_values_are_checked_and_need_state() {
+        let error = match parse_selection(&["state:modfied".to_string()], true) {
+            Ok(selection) => panic!("parsed as `{}`", selection.describe()),
+            Err(error) => error,
+        };
+        assert_eq!(error.message, "unknown state `modfied` in `state:modfied`");
+        assert_eq!(error.column, 7);
+        assert!(
+            error
+                .hint
+                .as_deref()
+                .is_some_and(|hint| hint.starts_with("did you mean `modified`?"))
+        );
+        let error = match parse_selection(&["result:erorr".to_string()], true) {
+            Ok(selection) => panic!("parsed as `{}`", selection.describe()),
+            Err(error) => error,
+        };
+        assert_eq!(error.message, "unknown result status `erorr` in `result:erorr`");
+        assert!(parse_error("result:error").message.contains("requires --state"));
+        let error = match parse_selection(&["source_status:fresher".to_string()], true) {
+            Ok(selection) => panic!("parsed as `{}`", selection.describe()),
+            Err(error) => error,
+        };
+        assert!(error.message.contains("is not supported"), "{}", error.message);
     }
 
     #[test]
@@ -665,7 +777,7 @@ mod tests {
         assert_eq!(project.eager("tag:nightly,config.materialized:table"), vec![1]);
         assert_eq!(project.eager("+d,tag:nightly"), vec![0, 1]);
         assert_eq!(project.eager("a e"), vec![0, 8]);
-        let split_args = parse_selection(&["a".to_string(), "  e\tb ".to_string()]);
+        let split_args = parse_selection(&["a".to_string(), "  e\tb ".to_string()], false);
         let nodes = project.nodes();
         let chosen = select(
             &project.dag,
@@ -743,7 +855,7 @@ mod tests {
     #[test]
     fn empty_selection_selects_nothing() {
         let project = Project::new();
-        let nothing = parse_selection(&[" ".to_string()]).expect("blank parses");
+        let nothing = parse_selection(&[" ".to_string()], false).expect("blank parses");
         assert_eq!(nothing.describe(), "");
         let nodes = project.nodes();
         let chosen = select(
@@ -766,10 +878,13 @@ mod tests {
 
     #[test]
     fn describe_spells_out_methods() {
-        let parsed = parse_selection(&[
-            "+d  tag:nightly,config.materialized:table".to_string(),
-            "c.sql @models/x 2+y+3".to_string(),
-        ]);
+        let parsed = parse_selection(
+            &[
+                "+d  tag:nightly,config.materialized:table".to_string(),
+                "c.sql @models/x 2+y+3".to_string(),
+            ],
+            false,
+        );
         assert_eq!(
             parsed.map(|selection| selection.describe()),
             Ok(
@@ -813,7 +928,7 @@ mod tests {
 
     #[test]
     fn first_error_wins_across_arguments() {
-        let error = parse_selection(&["a".to_string(), "state:modified".to_string()]);
+        let error = parse_selection(&["a".to_string(), "state:modified".to_string()], false);
         let error = error.err().map(|error| (error.argument, error.column));
         assert_eq!(error, Some(("state:modified".to_string(), 1)));
     }
@@ -838,6 +953,8 @@ mod tests {
                 source_name: None,
                 test_type: None,
                 test_name: None,
+                state: None,
+                previous_status: None,
             })
             .collect();
         let edges: Vec<(usize, usize)> = (1..count).map(|n| (n / 2, n)).collect();

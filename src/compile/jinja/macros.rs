@@ -209,6 +209,18 @@ impl MacroModule {
         if text.contains("dispatch") {
             return self.prefix.clone();
         }
+        let needed = self.called(text);
+        if needed.is_empty() {
+            String::new()
+        } else {
+            import_prefix(needed.iter())
+        }
+    }
+
+    /// The macros `text` mentions and those they mention in turn (with the `postgres__`/
+    /// `default__` implementations `adapter.dispatch` would pick), by name: what its
+    /// rendering may call.
+    pub fn called(&self, text: &str) -> BTreeSet<String> {
         let mut needed: BTreeSet<String> = BTreeSet::new();
         let mut pending = self.with_implementations(self.mentioned(text));
         while let Some(name) = pending.pop() {
@@ -218,11 +230,7 @@ impl MacroModule {
                 pending.extend(used.iter().cloned());
             }
         }
-        if needed.is_empty() {
-            String::new()
-        } else {
-            import_prefix(needed.iter())
-        }
+        needed
     }
 
     /// The macro names `text` mentions, in order of first mention.

@@ -1,0 +1,184 @@
+//! `--state DIR`: selecting what changed since an earlier run (`state:modified`, `state:new`,
+//! `state:modified.<part>`) and what failed in it (`result:`), as dbt's slim CI does, against a
+//! real PostgreSQL: the earlier run is a real `tmk build` whose target/ is kept.
+
+mod common;
+
+use common::{TestProject, assert_exit, assert_ok, copy_path};
+
+/// a → b (with a failing test) and c, which calls the macro `cents`; a seed s.
+const PROJECT: &[(&str, &str)] = &[
+    ("models/a.sql", "select 1 as id, 250 as amount\n"),
+    ("models/b.sql", "select id, amount from {{ ref('a') }}\n"),
+    (
+        "models/c.sql",
+        "select {{ cents('amount') }} as cents from {{ ref('a') }}\n",
+    ),
+    (
+        "macros/cents.sql",
+        "{% macro cents(column) %}{{ column }} * 100{% endmacro %}\n",
+    ),
+    ("seeds/s.csv", "id\n1\n"),
+    (
+        "models/schema.yml",
+        "version: 2\nmodels:\n  - name: b\n    columns:\n      - name: amount\n        data_tests:\n          - accepted_values: {arguments: {values: [1]}}\n",
+    ),
+];
+
+/// The names `tmk ls -o name` prints for `args`, one per line.
+fn names(project: &TestProject, args: &[&str]) -> String {
+    let mut full = vec!["ls", "-o", "name"];
+    full.extend_from_slice(args);
+    let run = project.tmk(&full);
+    assert_ok(&run);
+    run.stdout
+}
+
+#[test]
+fn state_selects_what_changed_since_an_earlier_run_and_result_what_failed_in_it() {
+    let project = TestProject::new("state", PROJECT);
+    let build = project.tmk(&["build"]);
+    assert_exit(&build, 1);
+    let state = project.path().join("prod");
+    copy_path(&project.path().join("target"), &state);
+    let state = state.display().to_string();
+
+    // Nothing changed yet: the same manifest, another schema (a CI target) or not.
+    assert_eq!(names(&project, &["-s", "state:modified", "--state", &state]), "");
+    assert_eq!(
+        names(
+            &project,
+            &[
+                "-s",
+                "state:unmodified",
+                "--resource-type",
+                "model",
+                "--state",
+                &state
+            ]
+        ),
+        "a\nb\nc\n"
+    );
+    assert_eq!(
+        names(&project, &["-s", "result:fail", "--state", &state]),
+        "accepted_values_b_amount__1\n"
+    );
+    assert_eq!(
+        names(
+            &project,
+            &[
+                "-s",
+                "result:success",
+                "--resource-type",
+                "model",
+                "--state",
+                &state
+            ]
+        ),
+        "a\nb\nc\n"
+    );
+
+    // a's SQL, c's config (in YAML: its SQL is unchanged), and a new model d.
+    project.write("models/a.sql", "select 1 as id, 300 as amount\n");
+    project.write(
+        "models/schema.yml",
+        &format!(
+            "{}  - name: c\n    config: {{materialized: table}}\n",
+            PROJECT[5].1
+        ),
+    );
+    project.write("models/d.sql", "select 1 as one\n");
+    let select = |selector: &str| names(&project, &["-s", selector, "--state", &state]);
+    assert_eq!(select("state:modified"), "a\nc\nd\n");
+    assert_eq!(select("state:new"), "d\n");
+    // A new node counts as changed in every part, as in dbt.
+    assert_eq!(select("state:modified.body"), "a\nd\n");
+    assert_eq!(select("state:modified.configs"), "c\nd\n");
+    assert_eq!(select("state:modified.relation"), "d\n");
+    assert_eq!(
+        select("state:modified+"),
+        "a\nb\nc\nd\naccepted_values_b_amount__1\n"
+    );
+    // The macro c calls.
+    project.write(
+        "macros/cents.sql",
+        "{% macro cents(column) %}({{ column }}) * 100{% endmacro %}\n",
+    );
+    assert_eq!(select("state:modified.macros"), "c\nd\n");
+    // A schema the project configures is a change of relation; the target's schema is not.
+    project.write(
+        "models/b.sql",
+        "{{ config(schema='reporting') }}\nselect id, amount from {{ ref('a') }}\n",
+    );
+    // (b's test comes with b: indirect selection is eager, as in dbt.)
+    assert_eq!(
+        select("state:modified.relation"),
+        "b\nd\naccepted_values_b_amount__1\n"
+    );
+
+    // Slim CI: build what changed and what reads it, leaving b out.
+    let ci = project.tmk(&[
+        "build",
+        "-s",
+        "state:modified.body+",
+        "--exclude",
+        "b+",
+        "--state",
+        &state,
+    ]);
+    assert_ok(&ci);
+    assert!(
+        ci.stdout.contains("PASS=3 WARN=0 ERROR=0 SKIP=0 TOTAL=3"),
+        "{}",
+        ci.stdout
+    );
+    assert_eq!(project.rows("c"), "30000");
+}
+
+#[test]
+fn state_errors_name_the_flag_the_directory_and_the_value() {
+    let project = TestProject::new("state_errors", PROJECT);
+    let missing = project.tmk(&["ls", "-s", "state:modified"]);
+    assert_exit(&missing, 2);
+    assert!(
+        missing
+            .stderr
+            .contains("selector method `state` in `state:modified` requires --state"),
+        "{}",
+        missing.stderr
+    );
+
+    let empty = project.path().join("empty");
+    project.write("empty/README", "not the artifacts of a run\n");
+    let run = project.tmk(&[
+        "ls",
+        "-s",
+        "state:modified",
+        "--state",
+        &empty.display().to_string(),
+    ]);
+    assert_exit(&run, 2);
+    assert!(run.stderr.contains("has no manifest.json"), "{}", run.stderr);
+
+    project.write("empty/manifest.json", "{\"nodes\": {,}}");
+    let run = project.tmk(&[
+        "ls",
+        "-s",
+        "state:modified",
+        "--state",
+        &empty.display().to_string(),
+    ]);
+    assert_exit(&run, 2);
+    assert!(run.stderr.contains("is not valid JSON"), "{}", run.stderr);
+    assert!(run.stderr.contains("manifest.json:1:12"), "{}", run.stderr);
+
+    let run = project.tmk(&[
+        "ls",
+        "-s",
+        "state:modfied",
+        "--state",
+        &empty.display().to_string(),
+    ]);
+    assert_exit(&run, 2);
+    assert!(run.stderr.contains("did you mean `modified`?"), "{}", run.stderr);
+}
