@@ -182,3 +182,65 @@ fn changed_macros(current: &Value, earlier: &Value) -> BTreeSet<String> {
         .filter_map(|(_, now)| Some(now.get("name")?.as_str()?.to_string()))
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn changed(now: Value, before: Value) -> Vec<&'static str> {
+        ModifiedPart::ALL
+            .into_iter()
+            .filter(|&part| part_changed(part, &now, &before, false))
+            .map(ModifiedPart::name)
+            .collect()
+    }
+
+    #[test]
+    fn each_part_is_compared_as_dbt_compares_it() {
+        let model = json!({
+            "resource_type": "model", "checksum": {"checksum": "1"}, "config": {"materialized": "view"},
+            "unrendered_config": {"schema": "marts"}, "schema": "ci_marts", "description": "d",
+            "contract": {"enforced": false}, "columns": {"id": {"data_type": "int", "description": "x"}}
+        });
+        assert!(changed(model.clone(), model.clone()).is_empty());
+        // The target's schema is no change; the configured one is.
+        let mut other = model.clone();
+        other["schema"] = json!("prod_marts");
+        assert!(changed(other, model.clone()).is_empty());
+        let mut other = model.clone();
+        other["unrendered_config"]["schema"] = json!("finance");
+        assert_eq!(changed(other, model.clone()), ["relation"]);
+        // Column types count only under an enforced contract.
+        let mut other = model.clone();
+        other["columns"]["id"]["data_type"] = json!("bigint");
+        assert!(changed(other.clone(), model.clone()).is_empty());
+        let mut enforced = model.clone();
+        enforced["contract"]["enforced"] = json!(true);
+        other["contract"]["enforced"] = json!(true);
+        assert_eq!(changed(other, enforced), ["contract"]);
+        // Descriptions count only when persisted.
+        let mut other = model.clone();
+        other["description"] = json!("new words");
+        assert!(changed(other.clone(), model.clone()).is_empty());
+        other["config"]["persist_docs"] = json!({"relation": true});
+        assert_eq!(
+            changed(other, model.clone()),
+            ["configs", "persisted_descriptions"]
+        );
+        // A source's body is its freshness settings.
+        let source = json!({"resource_type": "source", "loaded_at_field": "a", "config": {}});
+        let mut other = source.clone();
+        other["loaded_at_field"] = json!("b");
+        assert_eq!(changed(other, source), ["body"]);
+        assert_eq!(
+            ModifiedPart::ALL
+                .into_iter()
+                .filter(|&part| part_changed(part, &model, &model, true))
+                .map(ModifiedPart::name)
+                .collect::<Vec<_>>(),
+            ["macros"]
+        );
+    }
+}
