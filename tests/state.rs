@@ -21,7 +21,7 @@ const PROJECT: &[(&str, &str)] = &[
     ("seeds/s.csv", "id\n1\n"),
     (
         "models/schema.yml",
-        "version: 2\nmodels:\n  - name: b\n    columns:\n      - name: amount\n        data_tests:\n          - accepted_values: {arguments: {values: [1]}}\n",
+        "version: 2\nsources:\n  - name: shop\n    tables:\n      - name: orders\nmodels:\n  - name: b\n    columns:\n      - name: amount\n        data_tests:\n          - accepted_values: {arguments: {values: [1]}}\n",
     ),
 ];
 
@@ -104,7 +104,17 @@ fn state_selects_what_changed_since_an_earlier_run_and_result_what_failed_in_it(
         "macros/cents.sql",
         "{% macro cents(column) %}({{ column }}) * 100{% endmacro %}\n",
     );
-    assert_eq!(select("state:modified.macros"), "c\nd\n");
+    // (d is new but calls no macro: dbt looks at the macros alone there.)
+    assert_eq!(select("state:modified.macros"), "c\n");
+    // A source is compared as a whole: its freshness settings, here.
+    project.write(
+        "models/schema.yml",
+        &PROJECT[5]
+            .1
+            .replace("      - name: orders\n", "      - name: orders\n        loaded_at_field: at\n        freshness: {warn_after: {count: 1, period: day}}\n")
+            .replace("models:\n", "models:\n  - name: c\n    config: {materialized: table}\n"),
+    );
+    assert_eq!(select("state:modified,resource_type:source"), "shop.orders\n");
     // A schema the project configures is a change of relation; the target's schema is not.
     project.write(
         "models/b.sql",
@@ -113,7 +123,7 @@ fn state_selects_what_changed_since_an_earlier_run_and_result_what_failed_in_it(
     // (b's test comes with b: indirect selection is eager, as in dbt.)
     assert_eq!(
         select("state:modified.relation"),
-        "b\nd\naccepted_values_b_amount__1\n"
+        "b\nd\nshop.orders\naccepted_values_b_amount__1\n"
     );
 
     // Slim CI: build what changed and what reads it, leaving b out.
@@ -123,6 +133,7 @@ fn state_selects_what_changed_since_an_earlier_run_and_result_what_failed_in_it(
         "state:modified.body+",
         "--exclude",
         "b+",
+        "source:shop",
         "--state",
         &state,
     ]);
@@ -161,6 +172,9 @@ fn state_errors_name_the_flag_the_directory_and_the_value() {
     assert!(run.stderr.contains("has no manifest.json"), "{}", run.stderr);
 
     project.write("empty/manifest.json", "{\"nodes\": {,}}");
+    // Without a state: or result: term, the directory is not read.
+    let run = project.tmk(&["ls", "-s", "a", "--state", &empty.display().to_string()]);
+    assert_ok(&run);
     let run = project.tmk(&[
         "ls",
         "-s",
@@ -181,4 +195,20 @@ fn state_errors_name_the_flag_the_directory_and_the_value() {
     ]);
     assert_exit(&run, 2);
     assert!(run.stderr.contains("did you mean `modified`?"), "{}", run.stderr);
+
+    project.write("empty/manifest.json", "{\"nodes\": {}, \"sources\": {}}");
+    let run = project.tmk(&[
+        "ls",
+        "-s",
+        "result:error",
+        "--state",
+        &empty.display().to_string(),
+    ]);
+    assert_exit(&run, 2);
+    assert!(
+        run.stderr
+            .contains("has no run_results.json, which `result:` reads"),
+        "{}",
+        run.stderr
+    );
 }

@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::compile::Manifest;
+use crate::compile::freshness::{FreshnessSpec, Threshold};
 use crate::compile::node::{AUDIT_SCHEMA, Node, ResourceType, TestedRelation};
 use crate::execute::NodeResult;
 
@@ -762,6 +763,19 @@ fn docs_default() -> Value {
     json!({"show": true, "node_color": null})
 }
 
+/// A source's freshness as its YAML resolves it (source and table levels), as dbt writes it.
+fn freshness_json(spec: &FreshnessSpec) -> Value {
+    let threshold = |threshold: Option<Threshold>| match threshold {
+        Some(threshold) => json!({"count": threshold.count, "period": threshold.period.as_str()}),
+        None => json!({"count": null, "period": null}),
+    };
+    json!({
+        "warn_after": threshold(spec.warn_after),
+        "error_after": threshold(spec.error_after),
+        "filter": spec.filter,
+    })
+}
+
 fn freshness_default() -> Value {
     json!({
         "warn_after": {"count": null, "period": null},
@@ -841,9 +855,9 @@ fn source_json(context: &Context, node: &Node) -> Value {
         "loader": "",
         "identifier": relation.map(|relation| relation.identifier.clone()),
         "quoting": {"database": null, "schema": null, "identifier": null, "column": null},
-        "loaded_at_field": config["loaded_at_field"],
+        "loaded_at_field": node.freshness.as_ref().map_or_else(|| config["loaded_at_field"].clone(), |spec| json!(spec.loaded_at_field)),
         "loaded_at_query": config["loaded_at_query"],
-        "freshness": config["freshness"],
+        "freshness": node.freshness.as_deref().map_or_else(|| config["freshness"].clone(), freshness_json),
         "external": null,
         "description": node.description,
         "columns": columns_json(context, node),

@@ -3,13 +3,14 @@
 //! one this project would write, node by node and part by part as dbt compares them; the
 //! earlier `run_results.json` gives each node's last status. Reads files only.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use serde_json::Value;
 
 use super::manifest::manifest_bytes;
 use crate::compile::Manifest;
+use crate::compile::node::ResourceType;
 use crate::error::{Error, ErrorKind, Result, SourceLocation};
 use crate::graph::{ModifiedPart, StateChange};
 
@@ -18,9 +19,26 @@ pub struct EarlierState {
     /// Each node's comparison with the earlier manifest, by node index.
     pub changes: Vec<StateChange>,
     /// Each node's status in the earlier run_results.json, by node index (None: it did not run
-    /// there, or there is no run_results.json).
-    pub statuses: Vec<Option<String>>,
+    /// there); None when the directory has no run_results.json.
+    pub statuses: Option<Vec<Option<String>>>,
 }
+
+/// What defines a source, as dbt's `SourceDefinition.same_contents` compares it.
+const SOURCE_DEFINITION: [&str; 10] = [
+    "database",
+    "schema",
+    "identifier",
+    "fqn",
+    "config",
+    "quoting",
+    "freshness",
+    "loaded_at_field",
+    "loaded_at_query",
+    "external",
+];
+
+/// The configs dbt leaves out of `state:modified.configs`: `.relation` compares them.
+const RELATION_CONFIGS: [&str; 3] = ["database", "schema", "alias"];
 
 /// Compare `manifest` with the artifacts in `dir` (its `manifest.json`, required, and its
 /// `run_results.json`, when there is one).
@@ -41,60 +59,108 @@ pub fn earlier_state(manifest: &Manifest, dir: &Path) -> Result<EarlierState> {
         )
     })?;
     let changed_macros = changed_macros(&current, &earlier);
-    let macros = manifest.jinja.macros();
     let changes = manifest
         .nodes
         .iter()
         .map(|node| {
-            let calls_changed_macro = macros
-                .called(&node.raw_code)
-                .iter()
-                .any(|name| changed_macros.contains(name));
-            let group = if node.resource_type == crate::compile::node::ResourceType::Source {
-                "sources"
-            } else {
-                "nodes"
-            };
+            let source = node.resource_type == ResourceType::Source;
+            let group = if source { "sources" } else { "nodes" };
             let now = current.get(group).and_then(|nodes| nodes.get(&node.unique_id));
             let before = earlier.get(group).and_then(|nodes| nodes.get(&node.unique_id));
+            let calls_changed_macro =
+                !source && calls_changed_macro(manifest, &node.raw_code, &changed_macros);
             match (now, before) {
+                // dbt compares a source as a whole: a change is a change of every part but the
+                // macros (a source calls none).
+                (Some(now), Some(before)) if source => {
+                    let changed = SOURCE_DEFINITION
+                        .into_iter()
+                        .any(|key| now.get(key) != before.get(key));
+                    let parts = ModifiedPart::ALL
+                        .into_iter()
+                        .filter(|&part| changed && part != ModifiedPart::Macros);
+                    StateChange::old_node(parts, false)
+                }
                 (Some(now), Some(before)) => StateChange::old_node(
                     ModifiedPart::ALL
                         .into_iter()
                         .filter(|&part| part_changed(part, now, before, calls_changed_macro)),
+                    now.get("fqn") != before.get("fqn"),
                 ),
-                _ => StateChange::new_node(),
+                _ => StateChange::new_node(calls_changed_macro),
             }
         })
         .collect();
     let results_path = dir.join("run_results.json");
     let statuses = if results_path.is_file() {
-        let results = read_json(&results_path)?;
-        let by_id: HashMap<&str, &str> = results
-            .get("results")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|result| {
-                Some((
-                    result.get("unique_id")?.as_str()?,
-                    result.get("status")?.as_str()?,
-                ))
-            })
-            .collect();
-        manifest
-            .nodes
-            .iter()
-            .map(|node| {
-                by_id
-                    .get(node.unique_id.as_str())
-                    .map(|status| status.to_string())
-            })
-            .collect()
+        Some(statuses(manifest, &read_json(&results_path)?))
     } else {
-        vec![None; manifest.nodes.len()]
+        None
     };
     Ok(EarlierState { changes, statuses })
+}
+
+/// Each node's status in `results` (a run_results.json), by node index.
+fn statuses(manifest: &Manifest, results: &Value) -> Vec<Option<String>> {
+    let by_id: HashMap<&str, &str> = results
+        .get("results")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|result| {
+            Some((
+                result.get("unique_id")?.as_str()?,
+                result.get("status")?.as_str()?,
+            ))
+        })
+        .collect();
+    manifest
+        .nodes
+        .iter()
+        .map(|node| {
+            by_id
+                .get(node.unique_id.as_str())
+                .map(|status| status.to_string())
+        })
+        .collect()
+}
+
+/// Whether `code` (a node's) calls a macro in `changed_macros`, however indirectly. Only its
+/// Jinja tags call macros; one that calls `adapter.dispatch` may call any of them by name, as
+/// rendering assumes.
+fn calls_changed_macro(manifest: &Manifest, code: &str, changed_macros: &BTreeSet<String>) -> bool {
+    let tags = jinja_tags(code);
+    if tags.contains("dispatch") {
+        return !changed_macros.is_empty();
+    }
+    manifest
+        .jinja
+        .macros()
+        .called(&tags)
+        .iter()
+        .any(|name| changed_macros.contains(name))
+}
+
+/// The `{{ .. }}` and `{% .. %}` tags of `code`, one per line.
+fn jinja_tags(code: &str) -> String {
+    let mut tags = String::new();
+    let mut rest = code;
+    while let Some(start) = rest.find('{') {
+        let after = &rest[start..];
+        let close = match after.get(..2) {
+            Some("{{") => "}}",
+            Some("{%") => "%}",
+            _ => {
+                rest = &after[1..];
+                continue;
+            }
+        };
+        let end = after.find(close).map_or(after.len(), |end| end + close.len());
+        tags.push_str(&after[..end]);
+        tags.push('\n');
+        rest = &after[end..];
+    }
+    tags
 }
 
 /// A JSON artifact; a malformed one is an error at its line and column.
@@ -109,34 +175,26 @@ fn read_json(path: &Path) -> Result<Value> {
     })
 }
 
-/// Whether `part` of a node differs between its JSON now and before, as dbt compares it;
-/// `calls_changed_macro`: whether its code calls a macro whose SQL changed.
+/// Whether `part` of a node (not a source) differs between its JSON now and before, as dbt
+/// compares it; `calls_changed_macro`: whether its code calls a macro whose SQL changed.
 fn part_changed(part: ModifiedPart, now: &Value, before: &Value, calls_changed_macro: bool) -> bool {
     let differs = |key: &str| now.get(key) != before.get(key);
     match part {
-        // A source's definition: where its freshness is read and what it warns after.
-        ModifiedPart::Body if now.get("resource_type").and_then(Value::as_str) == Some("source") => [
-            "freshness",
-            "loaded_at_field",
-            "loaded_at_query",
-            "quoting",
-            "external",
-        ]
-        .into_iter()
-        .any(differs),
         ModifiedPart::Body => differs("checksum"),
-        ModifiedPart::Configs => differs("config"),
+        // The configs as the project wrote them, but where the node is built.
+        ModifiedPart::Configs => configured(now) != configured(before),
         // The database, schema and alias the project configures, not what a target makes of
         // them: a CI schema is not a change.
-        ModifiedPart::Relation => ["database", "schema", "alias"].into_iter().any(|key| {
-            now.pointer(&format!("/unrendered_config/{key}"))
-                != before.pointer(&format!("/unrendered_config/{key}"))
+        ModifiedPart::Relation => RELATION_CONFIGS.into_iter().any(|key| {
+            let key = format!("/unrendered_config/{key}");
+            now.pointer(&key) != before.pointer(&key)
         }),
         ModifiedPart::PersistedDescriptions => {
             let persisted = |key: &str| {
-                [now, before].into_iter().any(|node| {
-                    node.pointer(&format!("/config/persist_docs/{key}")) == Some(&Value::Bool(true))
-                })
+                let key = format!("/config/persist_docs/{key}");
+                [now, before]
+                    .into_iter()
+                    .any(|node| node.pointer(&key) == Some(&Value::Bool(true)))
             };
             (persisted("relation") && differs("description"))
                 || (persisted("columns")
@@ -155,8 +213,19 @@ fn part_changed(part: ModifiedPart, now: &Value, before: &Value, calls_changed_m
     }
 }
 
-/// Each column's `key`, by column name.
-fn column_parts<'a>(node: &'a Value, key: &str) -> Vec<(&'a str, Option<&'a Value>)> {
+/// A node's `unrendered_config` without the keys `.relation` compares, in key order.
+fn configured(node: &Value) -> BTreeMap<&str, &Value> {
+    node.get("unrendered_config")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(key, _)| !RELATION_CONFIGS.contains(&key.as_str()))
+        .map(|(key, value)| (key.as_str(), value))
+        .collect()
+}
+
+/// Each column's `key`, by column name (the columns' order is no change).
+fn column_parts<'a>(node: &'a Value, key: &str) -> BTreeMap<&'a str, Option<&'a Value>> {
     node.get("columns")
         .and_then(Value::as_object)
         .into_iter()
@@ -166,7 +235,7 @@ fn column_parts<'a>(node: &'a Value, key: &str) -> Vec<(&'a str, Option<&'a Valu
 }
 
 /// The names of the macros whose SQL differs from the earlier manifest's (or that it does not
-/// have). A name the earlier manifest has in another package counts as changed too.
+/// have).
 fn changed_macros(current: &Value, earlier: &Value) -> BTreeSet<String> {
     let Some(macros) = current.get("macros").and_then(Value::as_object) else {
         return BTreeSet::new();
@@ -198,6 +267,14 @@ mod tests {
     }
 
     #[test]
+    fn jinja_tags_are_where_macros_are_called() {
+        assert_eq!(
+            jinja_tags("select cents, {{ cents('a') }} from t {% if x %}y{% endif %} {x}"),
+            "{{ cents('a') }}\n{% if x %}\n{% endif %}\n"
+        );
+    }
+
+    #[test]
     fn each_part_is_compared_as_dbt_compares_it() {
         let model = json!({
             "resource_type": "model", "checksum": {"checksum": "1"}, "config": {"materialized": "view"},
@@ -225,15 +302,18 @@ mod tests {
         other["description"] = json!("new words");
         assert!(changed(other.clone(), model.clone()).is_empty());
         other["config"]["persist_docs"] = json!({"relation": true});
-        assert_eq!(
-            changed(other, model.clone()),
-            ["configs", "persisted_descriptions"]
-        );
-        // A source's body is its freshness settings.
-        let source = json!({"resource_type": "source", "loaded_at_field": "a", "config": {}});
-        let mut other = source.clone();
-        other["loaded_at_field"] = json!("b");
-        assert_eq!(changed(other, source), ["body"]);
+        assert_eq!(changed(other, model.clone()), ["persisted_descriptions"]);
+        // Configs as written, without where the node is built.
+        let mut other = model.clone();
+        other["unrendered_config"]["materialized"] = json!("table");
+        assert_eq!(changed(other, model.clone()), ["configs"]);
+        // Reordered columns are no change.
+        let mut enforced = model.clone();
+        enforced["contract"]["enforced"] = json!(true);
+        enforced["columns"] = json!({"a": {"data_type": "int"}, "b": {"data_type": "text"}});
+        let mut reordered = enforced.clone();
+        reordered["columns"] = json!({"b": {"data_type": "text"}, "a": {"data_type": "int"}});
+        assert!(changed(reordered, enforced).is_empty());
         assert_eq!(
             ModifiedPart::ALL
                 .into_iter()

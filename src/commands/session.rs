@@ -209,10 +209,27 @@ pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
                 .map_err(|error| selection_error("--exclude", error))?,
         )
     };
-    // Read once the selectors parsed: a mistyped `state:` value is reported first.
+    // Read once the selectors parsed (a mistyped `state:` value is reported first), and only
+    // when a selector compares with it.
+    let terms = || args.select.iter().chain(&args.exclude);
     let earlier = match &args.state {
-        Some(dir) => Some(earlier_state(manifest, dir)?),
-        None => None,
+        Some(dir) if terms().any(|arg| arg.contains("state:") || arg.contains("result:")) => {
+            let earlier = earlier_state(manifest, dir)?;
+            if earlier.statuses.is_none() && terms().any(|arg| arg.contains("result:")) {
+                return Err(Error::new(
+                    ErrorKind::Usage,
+                    format!(
+                        "--state `{}` has no run_results.json, which `result:` reads",
+                        dir.display()
+                    ),
+                )
+                .hint(
+                    "give the target directory of a run that ran nodes (build, run, test, seed or snapshot)",
+                ));
+            }
+            Some(earlier)
+        }
+        _ => None,
     };
     let nodes: Vec<SelectableNode> = manifest
         .nodes
@@ -236,7 +253,7 @@ pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
             state: earlier.as_ref().map(|earlier| earlier.changes[index]),
             previous_status: earlier
                 .as_ref()
-                .and_then(|earlier| earlier.statuses[index].as_deref()),
+                .and_then(|earlier| earlier.statuses.as_ref()?[index].as_deref()),
         })
         .collect();
     let indirect = match args.indirect_selection {

@@ -107,7 +107,7 @@ const STATE_VALUES: [&str; 10] = [
 ];
 
 /// The statuses `result:` can ask for, as run_results.json writes them.
-const RESULT_STATUSES: [&str; 6] = ["success", "error", "skipped", "pass", "fail", "warn"];
+const RESULT_STATUSES: [&str; 7] = ["success", "error", "skipped", "pass", "fail", "warn", "no-op"];
 
 /// What a term matches on, its value already interpreted where that can fail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -524,7 +524,15 @@ impl TermParser<'_> {
     }
 
     fn keyword(&self, name: &str, index: usize) -> Result<Keyword, SelectorError> {
-        let (message, hint) = if STATE_METHODS.contains(&name) && !self.with_state {
+        let (message, hint) = if name == SOURCE_STATUS_METHOD {
+            (
+                format!(
+                    "selector method `{name}` in `{}` is not supported: tmk does not compare sources.json files",
+                    self.term
+                ),
+                "select the sources' models by name, or `state:modified` for changed ones".to_string(),
+            )
+        } else if STATE_METHODS.contains(&name) && !self.with_state {
             (
                 format!("selector method `{name}` in `{}` requires --state", self.term),
                 "it compares against the artifacts of an earlier run: give their directory with \
@@ -533,14 +541,6 @@ impl TermParser<'_> {
             )
         } else if let Some(keyword) = Keyword::from_name(name) {
             return Ok(keyword);
-        } else if name == SOURCE_STATUS_METHOD {
-            (
-                format!(
-                    "selector method `{name}` in `{}` is not supported: tmk does not compare sources.json files",
-                    self.term
-                ),
-                "select the sources' models by name, or `state:modified` for changed ones".to_string(),
-            )
         } else if name == VERSION_METHOD {
             (
                 format!(

@@ -48,23 +48,32 @@ pub struct SelectableNode<'a> {
 pub struct StateChange {
     /// The node is not in that manifest.
     pub new: bool,
-    /// Which parts differ from that manifest's node, by [`ModifiedPart`] (all when new).
+    /// Which parts differ from that manifest's node, by [`ModifiedPart`].
     changed: [bool; ModifiedPart::ALL.len()],
+    /// The node's fqn differs (its file moved): modified, though no part is.
+    moved: bool,
 }
 
 impl StateChange {
     /// A node the earlier manifest does not have: every part counts as changed, as in dbt
-    /// (`state:modified.body` selects new nodes too).
-    pub fn new_node() -> StateChange {
+    /// (`state:modified.body` selects new nodes too), but `macros` only when `calls_changed_macro`
+    /// (dbt looks at the macros alone there).
+    pub fn new_node(calls_changed_macro: bool) -> StateChange {
+        let mut changed = [true; ModifiedPart::ALL.len()];
+        changed[ModifiedPart::Macros as usize] = calls_changed_macro;
         StateChange {
             new: true,
-            changed: [true; ModifiedPart::ALL.len()],
+            changed,
+            moved: false,
         }
     }
 
-    /// A node the earlier manifest has, with the parts that differ.
-    pub fn old_node(changed: impl IntoIterator<Item = ModifiedPart>) -> StateChange {
-        let mut state = StateChange::default();
+    /// A node the earlier manifest has, with the parts that differ and whether it moved.
+    pub fn old_node(changed: impl IntoIterator<Item = ModifiedPart>, moved: bool) -> StateChange {
+        let mut state = StateChange {
+            moved,
+            ..StateChange::default()
+        };
         for part in changed {
             state.changed[part as usize] = true;
         }
@@ -76,9 +85,9 @@ impl StateChange {
         self.changed[part as usize]
     }
 
-    /// dbt's `state:modified`: new, or any part differs.
+    /// dbt's `state:modified`: new, moved, or any part differs.
     pub fn is_modified(&self) -> bool {
-        self.changed.contains(&true)
+        self.new || self.moved || self.changed.contains(&true)
     }
 }
 
@@ -594,30 +603,32 @@ mod tests {
     fn state_and_result_compare_with_the_earlier_run() {
         let mut project = Project::new();
         for data in &mut project.data {
-            data.state = Some(StateChange::old_node([]));
+            data.state = Some(StateChange::old_node([], false));
         }
-        project.data[1].state = Some(StateChange::old_node([ModifiedPart::Body]));
-        project.data[2].state = Some(StateChange::old_node([
-            ModifiedPart::Configs,
-            ModifiedPart::Macros,
-        ]));
-        project.data[8].state = Some(StateChange::new_node());
+        project.data[1].state = Some(StateChange::old_node([ModifiedPart::Body], false));
+        project.data[2].state = Some(StateChange::old_node(
+            [ModifiedPart::Configs, ModifiedPart::Macros],
+            false,
+        ));
+        project.data[7].state = Some(StateChange::old_node([], true));
+        project.data[8].state = Some(StateChange::new_node(false));
         project.data[3].previous_status = Some("error");
         project.data[4].previous_status = Some("fail");
         let only = |select: &str| project.run(Some(select), None, IndirectSelection::Empty);
-        assert_eq!(only("state:modified"), vec![1, 2, 8]);
+        // 7 moved: modified, though no part changed.
+        assert_eq!(only("state:modified"), vec![1, 2, 7, 8]);
         assert_eq!(only("state:new"), vec![8]);
         assert_eq!(only("state:modified.body"), vec![1, 8]);
-        assert_eq!(only("state:modified.macros"), vec![2, 8]);
+        assert_eq!(only("state:modified.macros"), vec![2]);
         assert_eq!(only("state:modified.relation"), vec![8]);
         assert_eq!(only("state:old"), vec![0, 1, 2, 3, 4, 5, 6, 7]);
-        assert_eq!(only("state:unmodified"), vec![0, 3, 4, 5, 6, 7]);
+        assert_eq!(only("state:unmodified"), vec![0, 3, 4, 5, 6]);
         assert_eq!(only("state:modified+"), vec![1, 2, 3, 4, 5, 7, 8]);
         assert_eq!(only("result:error"), vec![3]);
         assert_eq!(only("result:error+ result:fail"), vec![3, 4, 5, 7]);
         assert_eq!(only("state:modified,resource_type:seed"), vec![8]);
         // Eager indirect selection adds the tests of modified models, as dbt does.
-        assert_eq!(project.eager("state:modified"), vec![1, 2, 5, 8]);
+        assert_eq!(project.eager("state:modified"), vec![1, 2, 5, 7, 8]);
     }
 
     #[test]
