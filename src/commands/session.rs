@@ -175,18 +175,15 @@ fn parse_vars(vars: Option<&str>) -> Result<serde_json::Map<String, serde_json::
 
 /// The selected node indices.
 pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
+    let terms = || args.select.iter().chain(&args.exclude);
     // `config.` selects on the configs manifest.json shows, dbt's defaults included, as dbt and
     // the docs site do; they are built only when a selector asks.
-    let configs: Vec<serde_json::Map<String, serde_json::Value>> = if args
-        .select
-        .iter()
-        .chain(&args.exclude)
-        .any(|arg| arg.contains("config."))
-    {
-        manifest.nodes.iter().map(config_with_defaults).collect()
-    } else {
-        Vec::new()
-    };
+    let configs: Vec<serde_json::Map<String, serde_json::Value>> =
+        if terms().any(|arg| arg.contains("config.")) {
+            manifest.nodes.iter().map(config_with_defaults).collect()
+        } else {
+            Vec::new()
+        };
     let selection_error = |flag: &str, error: selector::SelectorError| {
         let text: Arc<str> = Arc::from(error.argument.as_str());
         Error::new(ErrorKind::Usage, format!("bad selector: {}", error.message))
@@ -211,7 +208,6 @@ pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
     };
     // Read once the selectors parsed (a mistyped `state:` value is reported first), and only
     // when a selector compares with it.
-    let terms = || args.select.iter().chain(&args.exclude);
     let earlier = match &args.state {
         Some(dir) if terms().any(|arg| arg.contains("state:") || arg.contains("result:")) => {
             let earlier = earlier_state(manifest, dir)?;
