@@ -159,56 +159,23 @@ fn state_errors_name_the_flag_the_directory_and_the_value() {
         missing.stderr
     );
 
-    let empty = project.path().join("empty");
+    let empty = project.path().join("empty").display().to_string();
+    // `tmk ls -s <selector> --state empty/`: it fails (exit 2) saying `expected`.
+    let fails_with = |selector: &str, expected: &str| {
+        let run = project.tmk(&["ls", "-s", selector, "--state", &empty]);
+        assert_exit(&run, 2);
+        assert!(run.stderr.contains(expected), "{}", run.stderr);
+    };
     project.write("empty/README", "not the artifacts of a run\n");
-    let run = project.tmk(&[
-        "ls",
-        "-s",
-        "state:modified",
-        "--state",
-        &empty.display().to_string(),
-    ]);
-    assert_exit(&run, 2);
-    assert!(run.stderr.contains("has no manifest.json"), "{}", run.stderr);
+    fails_with("state:modified", "has no manifest.json");
 
     project.write("empty/manifest.json", "{\"nodes\": {,}}");
     // Without a state: or result: term, the directory is not read.
-    let run = project.tmk(&["ls", "-s", "a", "--state", &empty.display().to_string()]);
-    assert_ok(&run);
-    let run = project.tmk(&[
-        "ls",
-        "-s",
-        "state:modified",
-        "--state",
-        &empty.display().to_string(),
-    ]);
-    assert_exit(&run, 2);
-    assert!(run.stderr.contains("is not valid JSON"), "{}", run.stderr);
-    assert!(run.stderr.contains("manifest.json:1:12"), "{}", run.stderr);
-
-    let run = project.tmk(&[
-        "ls",
-        "-s",
-        "state:modfied",
-        "--state",
-        &empty.display().to_string(),
-    ]);
-    assert_exit(&run, 2);
-    assert!(run.stderr.contains("did you mean `modified`?"), "{}", run.stderr);
+    assert_ok(&project.tmk(&["ls", "-s", "a", "--state", &empty]));
+    fails_with("state:modified", "is not valid JSON");
+    fails_with("state:modified", "manifest.json:1:12");
+    fails_with("state:modfied", "did you mean `modified`?");
 
     project.write("empty/manifest.json", "{\"nodes\": {}, \"sources\": {}}");
-    let run = project.tmk(&[
-        "ls",
-        "-s",
-        "result:error",
-        "--state",
-        &empty.display().to_string(),
-    ]);
-    assert_exit(&run, 2);
-    assert!(
-        run.stderr
-            .contains("has no run_results.json, which `result:` reads"),
-        "{}",
-        run.stderr
-    );
+    fails_with("result:error", "has no run_results.json, which `result:` reads");
 }
