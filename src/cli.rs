@@ -188,8 +188,26 @@ pub struct SelectionArgs {
     /// The artifacts of an earlier run (its target/ directory: manifest.json, and
     /// run_results.json for `result:`), which `state:modified`, `state:new` and `result:error`
     /// compare against.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "DBT_STATE")]
     pub state: Option<PathBuf>,
+}
+
+/// `--defer`: refs to nodes this command does not build read the relations of an earlier run
+/// (dbt's deferral).
+#[derive(Debug, Args, Clone, Default)]
+pub struct DeferArgs {
+    /// Refs to nodes this command does not build, and that are missing from the target, read
+    /// the relations of the run in `--state` (or `--defer-state`) instead: build a change in a
+    /// CI or development schema against production's tables.
+    #[arg(long, env = "DBT_DEFER", value_parser = clap::builder::BoolishValueParser::new())]
+    pub defer: bool,
+    /// With --defer: refs to unselected nodes read the earlier run's relations even when the
+    /// target has its own.
+    #[arg(long, requires = "defer")]
+    pub favor_state: bool,
+    /// With --defer: the earlier run to defer to, when it is not the `--state` one.
+    #[arg(long, requires = "defer", value_name = "DIR")]
+    pub defer_state: Option<PathBuf>,
 }
 
 /// dbt's --indirect-selection modes.
@@ -222,6 +240,9 @@ pub struct RunArgs {
     /// Selection.
     #[command(flatten)]
     pub selection: SelectionArgs,
+    /// Deferral to an earlier run's relations.
+    #[command(flatten)]
+    pub defer: DeferArgs,
     /// Rebuild incremental models and seeds from scratch.
     #[arg(short = 'f', long)]
     pub full_refresh: bool,
@@ -307,6 +328,9 @@ pub struct CompileArgs {
     /// Selection.
     #[command(flatten)]
     pub selection: SelectionArgs,
+    /// Deferral to an earlier run's relations.
+    #[command(flatten)]
+    pub defer: DeferArgs,
     /// What to make of problems in the compiled SQL.
     #[command(flatten)]
     pub checks: SqlChecksArgs,
@@ -321,6 +345,9 @@ pub struct ShowArgs {
     /// Selection (models and snapshots; tests are left out).
     #[command(flatten)]
     pub selection: SelectionArgs,
+    /// Deferral to an earlier run's relations.
+    #[command(flatten)]
+    pub defer: DeferArgs,
     /// How many rows to print.
     #[arg(long, default_value_t = 5)]
     pub limit: u64,

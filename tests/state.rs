@@ -179,3 +179,150 @@ fn state_errors_name_the_flag_the_directory_and_the_value() {
     project.write("empty/manifest.json", "{\"nodes\": {}, \"sources\": {}}");
     fails_with("result:error", "has no run_results.json, which `result:` reads");
 }
+
+/// a (with a test) → b; the profile's `prod` target builds into `<schema>_prod`.
+const DEFER_PROJECT: &[(&str, &str)] = &[
+    (
+        "models/a.sql",
+        "{{ config(materialized='table') }}\nselect 1 as id\n",
+    ),
+    ("models/b.sql", "select id from {{ ref('a') }}\n"),
+    (
+        "models/schema.yml",
+        "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+    ),
+];
+
+#[test]
+fn defer_reads_the_relations_of_the_state_run_for_parents_this_run_does_not_build() {
+    let project = TestProject::new("defer", DEFER_PROJECT);
+    let prod_schema = format!("{}_prod", project.schema);
+    let profile = project.profile("demo");
+    project.write(
+        "profiles.yml",
+        &format!(
+            "{profile}    prod:\n{}",
+            profile
+                .split_once("    dev:\n")
+                .expect("dev output")
+                .1
+                .replace(&project.schema, &prod_schema)
+        ),
+    );
+    assert_ok(&project.tmk(&["build", "--target", "prod"]));
+    let state = project.path().join("prod");
+    copy_path(&project.path().join("target"), &state);
+    let state = state.display().to_string();
+
+    // The development schema is empty: b alone fails, b deferred reads production's a.
+    assert_exit(&project.tmk(&["run", "-s", "b"]), 1);
+    let rows_of_b = || project.query(&format!("select id from {}.b", project.schema));
+    let deferred = project.tmk(&["build", "-s", "b", "--defer", "--state", &state]);
+    assert_ok(&deferred);
+    assert!(
+        deferred
+            .stdout
+            .contains("Deferred to `prod`: a read the relations built there."),
+        "{}",
+        deferred.stdout
+    );
+    assert!(!project.exists("a"));
+    assert_eq!(rows_of_b(), "1");
+    let compiled = project.read("target/compiled/demo/models/b.sql");
+    assert!(
+        compiled.contains(&format!("\"{prod_schema}\".\"a\"")),
+        "{compiled}"
+    );
+    let manifest: serde_json::Value =
+        serde_json::from_str(&project.read("target/manifest.json")).expect("manifest.json");
+    assert_eq!(
+        manifest["nodes"]["model.demo.a"]["defer_relation"]["schema"],
+        serde_json::json!(prod_schema)
+    );
+    // Written, as dbt does, only for a deferred node.
+    assert!(manifest["nodes"]["model.demo.b"].get("defer_relation").is_none());
+
+    // A test of a model not built here checks production's; without --defer it says to build.
+    let tested = project.tmk(&["test", "-s", "a", "--defer", "--state", &state]);
+    assert_ok(&tested);
+    assert!(tested.stdout.contains("PASS=1"), "{}", tested.stdout);
+    let undeferred = project.tmk(&["test", "-s", "a"]);
+    assert_exit(&undeferred, 1);
+    let output = format!("{}{}", undeferred.stdout, undeferred.stderr);
+    assert!(output.contains("run `tmk build --select a` first"), "{output}");
+
+    // `tmk compile` defers too (it asks the target what exists).
+    assert_ok(&project.tmk(&["compile", "-s", "b", "--defer", "--state", &state]));
+    assert!(
+        project
+            .read("target/compiled/demo/models/b.sql")
+            .contains(&format!("\"{prod_schema}\".\"a\""))
+    );
+
+    // Once a exists in development, b reads it; --favor-state reads production's still.
+    project.write(
+        "models/a.sql",
+        "{{ config(materialized='table') }}\nselect 2 as id\n",
+    );
+    assert_ok(&project.tmk(&["run", "-s", "a"]));
+    let own = project.tmk(&["run", "-s", "b", "--defer", "--state", &state]);
+    assert_ok(&own);
+    assert!(!own.stdout.contains("Deferred"), "{}", own.stdout);
+    assert_eq!(rows_of_b(), "2");
+    let favored = project.tmk(&["run", "-s", "b", "--defer", "--favor-state", "--state", &state]);
+    assert_ok(&favored);
+    assert_eq!(rows_of_b(), "1");
+    // What the run builds is never deferred.
+    assert_ok(&project.tmk(&[
+        "run",
+        "-s",
+        "a",
+        "b",
+        "--defer",
+        "--favor-state",
+        "--state",
+        &state,
+    ]));
+    assert_eq!(rows_of_b(), "2");
+}
+
+#[test]
+fn defer_errors_name_the_missing_flag_and_directory_before_connecting() {
+    let project = TestProject::new("defer_errors", DEFER_PROJECT);
+    let no_state = project.tmk(&["run", "-s", "b", "--defer"]);
+    assert_exit(&no_state, 2);
+    assert!(
+        no_state
+            .stderr
+            .contains("--defer needs the artifacts of the run to defer to"),
+        "{}",
+        no_state.stderr
+    );
+    assert!(
+        no_state.stderr.contains("hint: add --state DIR"),
+        "{}",
+        no_state.stderr
+    );
+
+    let favor_alone = project.tmk(&["run", "-s", "b", "--favor-state"]);
+    assert_exit(&favor_alone, 2);
+    assert!(favor_alone.stderr.contains("--defer"), "{}", favor_alone.stderr);
+
+    project.write("empty/README", "not the artifacts of a run\n");
+    let empty = project.path().join("empty").display().to_string();
+    let missing = project.tmk(&["run", "-s", "b", "--defer", "--defer-state", &empty]);
+    assert_exit(&missing, 2);
+    assert!(
+        missing.stderr.contains("--defer-state `") && missing.stderr.contains("has no manifest.json"),
+        "{}",
+        missing.stderr
+    );
+    // Nothing was built or recorded.
+    assert_eq!(
+        project.query(&format!(
+            "select count(*) from pg_namespace where nspname = '{}'",
+            project.schema
+        )),
+        "0"
+    );
+}

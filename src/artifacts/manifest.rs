@@ -230,11 +230,13 @@ fn node_json(context: &Context, index: usize, node: &Node) -> Value {
     if node.resource_type == ResourceType::Seed {
         map.insert("root_path".into(), json!(context.manifest.root));
         map.insert("depends_on".into(), json!({"macros": []}));
+        insert_defer_relation(node, &mut map);
         return Value::Object(map);
     }
     sql_node_body(context, index, node, &mut map);
     match node.resource_type {
         ResourceType::Model => model_tail(context, index, &mut map),
+        ResourceType::Snapshot => insert_defer_relation(node, &mut map),
         ResourceType::Test if node.test.is_some() => generic_test_tail(context, node, &mut map),
         _ => {}
     }
@@ -350,8 +352,17 @@ fn model_tail(context: &Context, index: usize, map: &mut Map<String, Value>) {
     map.insert("version".into(), Value::Null);
     map.insert("latest_version".into(), Value::Null);
     map.insert("deprecation_date".into(), Value::Null);
+    insert_defer_relation(node, map);
     map.insert("primary_key".into(), json!(primary_key(context, index)));
     map.insert("time_spine".into(), Value::Null);
+}
+
+/// dbt's `defer_relation`, written (as dbt does) only for a node deferred by `--defer`: the
+/// earlier run's node that refs to this one read.
+fn insert_defer_relation(node: &Node, map: &mut Map<String, Value>) {
+    if let Some(deferred) = &node.defer_relation {
+        map.insert("defer_relation".into(), deferred.described.clone());
+    }
 }
 
 fn generic_test_tail(context: &Context, node: &Node, map: &mut Map<String, Value>) {

@@ -23,7 +23,7 @@ pub use dq_report::{DqInputs, dq_report_html, dq_report_json};
 pub use manifest::{config_with_defaults, manifest_bytes};
 pub use run_results::run_results_json;
 pub use sources::sources_json;
-pub use state::{EarlierState, earlier_state};
+pub use state::{EarlierState, earlier_relations, earlier_state};
 
 /// dbt version tmk reports in artifacts (the dbt behaviour it matches).
 pub const DBT_VERSION: &str = "1.10.0";

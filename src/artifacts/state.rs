@@ -1,7 +1,8 @@
 //! `--state DIR`: the project compared with the artifacts of an earlier run (dbt's
 //! `state:` and `result:` selector methods). The earlier `manifest.json` is compared with the
 //! one this project would write, node by node and part by part as dbt compares them; the
-//! earlier `run_results.json` gives each node's last status. Reads files only.
+//! earlier `run_results.json` gives each node's last status. For `--defer`, the earlier
+//! manifest.json also gives each node's relation there. Reads files only.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
@@ -10,7 +11,7 @@ use serde_json::Value;
 
 use super::manifest::manifest_bytes;
 use crate::compile::Manifest;
-use crate::compile::node::ResourceType;
+use crate::compile::node::{DeferRelation, Relation, ResourceType};
 use crate::error::{Error, ErrorKind, Result, SourceLocation};
 use crate::graph::{ModifiedPart, StateChange};
 
@@ -43,15 +44,7 @@ const RELATION_CONFIGS: [&str; 3] = ["database", "schema", "alias"];
 /// Compare `manifest` with the artifacts in `dir` (its `manifest.json`, required, and its
 /// `run_results.json`, when there is one).
 pub fn earlier_state(manifest: &Manifest, dir: &Path) -> Result<EarlierState> {
-    let earlier_path = dir.join("manifest.json");
-    if !earlier_path.is_file() {
-        return Err(Error::new(
-            ErrorKind::Usage,
-            format!("--state `{}` has no manifest.json", dir.display()),
-        )
-        .hint("give the target directory of an earlier tmk run, e.g. a copy of production's target/"));
-    }
-    let earlier = read_json(&earlier_path)?;
+    let earlier = earlier_manifest("--state", dir)?;
     let current: Value = serde_json::from_slice(&manifest_bytes(manifest, &[])).map_err(|error| {
         Error::new(
             ErrorKind::Io,
@@ -98,6 +91,77 @@ pub fn earlier_state(manifest: &Manifest, dir: &Path) -> Result<EarlierState> {
         None
     };
     Ok(EarlierState { changes, statuses })
+}
+
+/// The manifest.json in `dir`, which `flag` names; an error when there is none.
+fn earlier_manifest(flag: &str, dir: &Path) -> Result<Value> {
+    let path = dir.join("manifest.json");
+    if !path.is_file() {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!("{flag} `{}` has no manifest.json", dir.display()),
+        )
+        .hint("give the target directory of an earlier tmk run, e.g. a copy of production's target/"));
+    }
+    read_json(&path)
+}
+
+/// The keys of dbt's `defer_relation`, taken from the earlier manifest's node.
+const DEFER_RELATION_KEYS: [&str; 11] = [
+    "database",
+    "schema",
+    "alias",
+    "relation_name",
+    "resource_type",
+    "name",
+    "description",
+    "compiled_code",
+    "meta",
+    "tags",
+    "config",
+];
+
+/// For `--defer` (`flag` names `dir`): each node's relation in the earlier run whose artifacts
+/// are in `dir`, by node index — for models, seeds and snapshots that were built there (not
+/// ephemeral), by unique id.
+pub fn earlier_relations(manifest: &Manifest, flag: &str, dir: &Path) -> Result<Vec<Option<DeferRelation>>> {
+    let earlier = earlier_manifest(flag, dir)?;
+    let refable = |node: &Value| {
+        matches!(
+            node.get("resource_type").and_then(Value::as_str),
+            Some("model" | "seed" | "snapshot")
+        ) && node.pointer("/config/materialized").and_then(Value::as_str) != Some("ephemeral")
+    };
+    Ok(manifest
+        .nodes
+        .iter()
+        .map(|node| {
+            if !matches!(
+                node.resource_type,
+                ResourceType::Model | ResourceType::Seed | ResourceType::Snapshot
+            ) {
+                return None;
+            }
+            let before = earlier.get("nodes")?.get(&node.unique_id)?;
+            if !refable(before) {
+                return None;
+            }
+            let text = |key: &str| before.get(key).and_then(Value::as_str).map(str::to_string);
+            let relation = Relation {
+                database: text("database")?,
+                schema: text("schema")?,
+                identifier: text("alias").or_else(|| text("name"))?,
+            };
+            let described = DEFER_RELATION_KEYS
+                .into_iter()
+                .map(|key| (key.to_string(), before.get(key).cloned().unwrap_or(Value::Null)))
+                .collect();
+            Some(DeferRelation {
+                relation,
+                described: Value::Object(described),
+            })
+        })
+        .collect())
 }
 
 /// Each node's status in `results` (a run_results.json), by node index.
@@ -169,7 +233,7 @@ fn read_json(path: &Path) -> Result<Value> {
     serde_json::from_str(&text).map_err(|error| {
         Error::new(
             ErrorKind::Usage,
-            format!("--state: `{}` is not valid JSON: {error}", path.display()),
+            format!("`{}` is not valid JSON: {error}", path.display()),
         )
         .at(SourceLocation::new(path, error.line(), error.column()).with_text(text.clone()))
     })

@@ -47,6 +47,7 @@ pub async fn run(args: &RunArgs, kind: PlanKind, strict: bool, console: &Console
     let started = Instant::now();
     let mut session = session::load(&args.project, console)?;
     let selected = session::select(&session.manifest, &args.selection)?;
+    let deferral = super::defer::read(&session.manifest, &args.defer, args.selection.state.as_deref())?;
     let threads = args.threads.unwrap_or(session.target.threads).max(1);
     let plan = Plan::new(&session.manifest, &selected, kind, args.full_refresh);
     if plan.steps.is_empty() {
@@ -93,7 +94,12 @@ pub async fn run(args: &RunArgs, kind: PlanKind, strict: bool, console: &Console
         ..
     } = session;
     // Compiled before the run is recorded or anything changes, so that `--strict` stops it first.
-    let compiled = match compile(manifest, &plan, args, &postgres).await {
+    let deferral = Deferral {
+        to: deferral,
+        selected: &selected,
+        console,
+    };
+    let compiled = match compile(manifest, &plan, args, &postgres, deferral).await {
         Ok(compiled) => compiled,
         Err(error) => {
             close(run_lock, &postgres).await;
@@ -166,10 +172,12 @@ pub async fn run(args: &RunArgs, kind: PlanKind, strict: bool, console: &Console
     artifacts::write_run(&target_dir, &manifest, &results)?;
     artifacts::write_deferred_compiled(&target_dir, &manifest, &results)?;
     artifacts::write_manifest(&target_dir, &manifest, &results)?;
-    let recorded_args = json!({
+    let mut recorded_args = json!({
         "which": command,
         "select": args.selection.select,
         "exclude": args.selection.exclude,
+        "defer": args.defer.defer,
+        "favor_state": args.defer.favor_state,
         "full_refresh": args.full_refresh,
         "fail_fast": args.fail_fast,
         "threads": threads,
@@ -177,6 +185,14 @@ pub async fn run(args: &RunArgs, kind: PlanKind, strict: bool, console: &Console
         "project_dir": project.root,
         "target_path": target_dir,
     });
+    for (key, dir) in [
+        ("state", &args.selection.state),
+        ("defer_state", &args.defer.defer_state),
+    ] {
+        if let Some(dir) = dir {
+            recorded_args[key] = json!(dir);
+        }
+    }
     artifacts::write_json(
         &target_dir,
         "run_results.json",
@@ -234,16 +250,27 @@ struct Compiled {
     schemas: Vec<String>,
 }
 
+/// `--defer`, when given: the earlier run, and what deciding which nodes defer needs.
+struct Deferral<'a> {
+    /// The earlier run.
+    to: Option<super::defer::Deferral>,
+    /// The selected nodes.
+    selected: &'a [usize],
+    /// Where to say which nodes were deferred.
+    console: &'a Console,
+}
+
 /// Read what the compile pass needs from the database — which relations exist and, when the
-/// plan has SQL to analyse, their columns (one query over the project's schemas), the stored
-/// watermarks — and compile the
-/// planned nodes. Nothing is changed in the database but, when watermarks are read, the
+/// plan has SQL to analyse, their columns (one query over the project's schemas and those the
+/// nodes deferred to read), the stored watermarks — defer what `--defer` defers, and compile
+/// the planned nodes. Nothing is changed in the database but, when watermarks are read, the
 /// creation of tmk's own `tmk_meta` tables if they are missing.
 async fn compile(
     mut manifest: Manifest,
     plan: &Plan,
     args: &RunArgs,
     postgres: &Postgres,
+    deferral: Deferral<'_>,
 ) -> Result<Compiled> {
     let planned: Vec<usize> = plan.steps.iter().map(|step| step.node).collect();
     // The schemas of what is built, and the audit schemas of tests that store failures (the
@@ -268,6 +295,7 @@ async fn compile(
         .nodes
         .iter()
         .filter_map(|node| Some(node.relation.as_ref()?.schema.clone()))
+        .chain(deferral.to.iter().flat_map(|to| to.schemas()))
         .collect();
     described.sort();
     described.dedup();
@@ -280,6 +308,22 @@ async fn compile(
         )
     });
     let (existing, columns) = postgres.existing_relations(&described, analyses_sql).await?;
+    // What this run rebuilds or reloads may change its columns: only the others' are taken
+    // from the database.
+    let rebuilt: HashSet<usize> = planned
+        .iter()
+        .copied()
+        .filter(|&index| manifest.nodes[index].is_buildable() || manifest.nodes[index].extract.is_some())
+        .collect();
+    if let Some(to) = deferral.to {
+        to.apply(
+            &mut manifest,
+            &rebuilt,
+            deferral.selected,
+            |relation| existing.contains_key(relation),
+            deferral.console,
+        );
+    }
     let watermarked: Vec<WatermarkedModel> = planned
         .iter()
         .map(|&index| &manifest.nodes[index])
@@ -299,13 +343,6 @@ async fn compile(
         postgres.clone(),
         tokio::runtime::Handle::current(),
     ));
-    // What this run rebuilds or reloads may change its columns: only the others' are taken
-    // from the database.
-    let rebuilt: HashSet<usize> = planned
-        .iter()
-        .copied()
-        .filter(|&index| manifest.nodes[index].is_buildable() || manifest.nodes[index].extract.is_some())
-        .collect();
     let mut known = super::known_columns(&manifest);
     known.add_catalog(
         &manifest,

@@ -1,6 +1,7 @@
 //! `tmk compile`: render the selected nodes to target/compiled and write manifest.json. No
 //! database is needed unless a selected model queries it while compiling (run_query,
-//! statement, introspection); then the target is connected first. It must not build relations
+//! statement, introspection) or `--defer` asks which relations the target has; then the
+//! target is connected first. It must not build relations
 //! or run tests. The compiled models' SQL is then checked (sqlparser's syntax errors, relations
 //! named instead of ref()/source(), columns an upstream model does not return, with the columns
 //! of seeds, contracts, DBML tables and sources' YAML; not the database's, so no connection is
@@ -8,6 +9,7 @@
 
 use std::sync::Arc;
 
+use super::defer::Deferral;
 use super::session::{self, Session};
 use crate::adapter::postgres::JinjaPostgres;
 use crate::artifacts;
@@ -22,9 +24,10 @@ use crate::error::Result;
 pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
     let mut session = session::load(&args.project, console)?;
     let selected = session::select(&session.manifest, &args.selection)?;
+    let deferral = super::defer::read(&session.manifest, &args.defer, args.selection.state.as_deref())?;
     let known = super::known_columns(&session.manifest);
     let strict = args.checks.strict;
-    let failed = compile_and_write(&mut session, &selected, known, console, strict).await?;
+    let failed = compile_and_write(&mut session, &selected, deferral, known, console, strict).await?;
     if strict && !session.manifest.sql.problems.is_empty() {
         return Ok(2);
     }
@@ -32,12 +35,13 @@ pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
 }
 
 /// Compile the `selected` nodes (connecting first when one of them queries the database while
-/// compiling; `known`: the columns known without their SQL), write target/compiled and
-/// manifest.json, and show the errors, the problems found in the compiled SQL (as errors when
-/// `strict`) and a summary line. Returns whether a node failed to compile.
+/// compiling, or to defer; `known`: the columns known without their SQL), write
+/// target/compiled and manifest.json, and show the errors, the problems found in the compiled
+/// SQL (as errors when `strict`) and a summary line. Returns whether a node failed to compile.
 pub async fn compile_and_write(
     session: &mut Session,
     selected: &[usize],
+    deferral: Option<Deferral>,
     known: KnownColumns,
     console: &Console,
     strict: bool,
@@ -45,15 +49,17 @@ pub async fn compile_and_write(
     let needs_database = selected
         .iter()
         .any(|&index| session.manifest.nodes[index].needs_database);
-    let database: Option<Arc<dyn JinjaDatabase>> = if needs_database {
-        let postgres = super::connect(session, console, 2).await?;
-        Some(Arc::new(JinjaPostgres::new(
-            postgres,
-            tokio::runtime::Handle::current(),
-        )))
+    let postgres = if needs_database || deferral.is_some() {
+        Some(super::connect(session, console, 2).await?)
     } else {
         None
     };
+    if let (Some(deferral), Some(postgres)) = (deferral, &postgres) {
+        super::defer::defer_unbuilt(&mut session.manifest, deferral, selected, postgres, console).await?;
+    }
+    let database: Option<Arc<dyn JinjaDatabase>> = postgres.map(|postgres| {
+        Arc::new(JinjaPostgres::new(postgres, tokio::runtime::Handle::current())) as Arc<dyn JinjaDatabase>
+    });
     let mut environment = CompileEnvironment::from_scratch(database);
     environment.known_columns = Arc::new(known);
     let manifest = &mut session.manifest;

@@ -37,7 +37,8 @@ pub async fn generate(args: &ProjectArgs, console: &Console) -> Result<i32> {
             |_| false,
         );
     }
-    let failed = super::compile::compile_and_write(&mut session, &everything, known, console, false).await?;
+    let failed =
+        super::compile::compile_and_write(&mut session, &everything, None, known, console, false).await?;
     let catalog = match &described {
         Ok(relations) => artifacts::catalog_json(&session.manifest, Some(relations)),
         Err(reason) => {

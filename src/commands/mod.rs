@@ -7,6 +7,7 @@ pub mod clean;
 pub mod compile;
 pub mod ddl;
 pub mod debug;
+pub mod defer;
 pub mod docs;
 pub mod dq;
 pub mod generate;

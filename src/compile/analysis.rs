@@ -272,8 +272,13 @@ impl Upstream for NodeUpstream<'_> {
         let node = &self.manifest.nodes[self.index];
         let candidates = node.depends_on.iter().chain(std::iter::once(&self.index));
         for &candidate in candidates {
+            // A parent's relation is the one its ref renders; the node's own is `this`.
+            let relation = match candidate == self.index {
+                true => self.manifest.nodes[candidate].relation.as_ref(),
+                false => self.manifest.nodes[candidate].read_relation(),
+            };
             let candidate = &self.manifest.nodes[candidate];
-            let parts = match &candidate.relation {
+            let parts = match relation {
                 _ if candidate.materialized == Materialization::Ephemeral => {
                     vec![ephemeral::cte_name(&candidate.name)]
                 }

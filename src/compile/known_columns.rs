@@ -98,7 +98,7 @@ impl KnownColumns {
             if rebuilt(index) {
                 continue;
             }
-            if let Some(columns) = node.relation.as_ref().and_then(&columns_of) {
+            if let Some(columns) = node.read_relation().and_then(&columns_of) {
                 self.catalog.insert(node.unique_id.clone(), columns);
             }
         }

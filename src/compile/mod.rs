@@ -11,6 +11,7 @@ pub mod analysis;
 pub mod config;
 pub mod contract;
 pub mod dbml_binding;
+pub mod defer;
 pub mod ephemeral;
 pub mod extract;
 pub mod freshness;

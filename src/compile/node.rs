@@ -200,6 +200,9 @@ pub struct Node {
     pub materialized: Materialization,
     /// Where it lives in the database (None for ephemeral models and tests).
     pub relation: Option<Relation>,
+    /// With `--defer`: the relation of this node in the earlier run that refs to it read
+    /// instead of its own (see `compile::defer`).
+    pub defer_relation: Option<Arc<DeferRelation>>,
     /// Node indices this node depends on.
     pub depends_on: Vec<usize>,
     /// The compiled SQL (SELECT for models and tests), once compiled.
@@ -241,7 +244,27 @@ pub struct Node {
     pub dbml: Option<Arc<crate::compile::dbml_binding::DbmlBinding>>,
 }
 
+/// Where a deferred node's refs read: its relation in the `--defer` state's manifest.json.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeferRelation {
+    /// The relation.
+    pub relation: Relation,
+    /// The node as the earlier manifest.json describes it, in the shape of dbt's
+    /// `defer_relation` (database, schema, alias, relation_name, resource_type, name,
+    /// description, compiled_code, meta, tags, config).
+    pub described: Value,
+}
+
 impl Node {
+    /// The relation others read when they ref this node: the earlier run's under `--defer`,
+    /// else its own.
+    pub fn read_relation(&self) -> Option<&Relation> {
+        match &self.defer_relation {
+            Some(deferred) => Some(&deferred.relation),
+            None => self.relation.as_ref(),
+        }
+    }
+
     /// dbt's search name: `source.table` for a source table, the node's name otherwise.
     pub fn search_name(&self) -> String {
         match &self.source_name {

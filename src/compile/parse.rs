@@ -866,6 +866,7 @@ impl<'p> Parser<'p> {
             config: ConfigMap::new(),
             materialized: Materialization::None,
             relation: None,
+            defer_relation: None,
             depends_on: Vec::new(),
             compiled_sql: None,
             description: String::new(),

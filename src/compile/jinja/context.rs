@@ -43,7 +43,7 @@ pub struct TargetInfo {
 }
 
 /// Where refs and sources point, once configs are resolved.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Lookup {
     /// Model/seed/snapshot name → what `ref` renders.
     pub refs: HashMap<String, RefTarget>,
