@@ -214,8 +214,15 @@ fn defer_reads_the_relations_of_the_state_run_for_parents_this_run_does_not_buil
     copy_path(&project.path().join("target"), &state);
     let state = state.display().to_string();
 
-    // The development schema is empty: b alone fails, b deferred reads production's a.
-    assert_exit(&project.tmk(&["run", "-s", "b"]), 1);
+    // The development schema is empty: b alone fails, saying so; b deferred reads production's a.
+    let alone = project.tmk(&["run", "-s", "b"]);
+    assert_exit(&alone, 1);
+    let output = format!("{}{}", alone.stdout, alone.stderr);
+    assert!(
+        output.contains("hint: `a` has not been built")
+            && output.contains("or read an earlier run's with `--defer --state DIR`"),
+        "{output}"
+    );
     let rows_of_b = || project.query(&format!("select id from {}.b", project.schema));
     let deferred = project.tmk(&["build", "-s", "b", "--defer", "--state", &state]);
     assert_ok(&deferred);
@@ -284,6 +291,20 @@ fn defer_reads_the_relations_of_the_state_run_for_parents_this_run_does_not_buil
         &state,
     ]));
     assert_eq!(rows_of_b(), "2");
+
+    // When the earlier run's relation is gone too, the error says where --defer looked.
+    project.query(&format!("drop table {prod_schema}.a cascade"));
+    project.query(&format!("drop table {}.a cascade", project.schema));
+    let gone = project.tmk(&["run", "-s", "b", "--defer", "--state", &state]);
+    assert_exit(&gone, 1);
+    let output = format!("{}{}", gone.stdout, gone.stderr);
+    assert!(
+        output.contains(&format!(
+            "hint: `a` is deferred to the earlier run, whose `\"{}\".\"{prod_schema}\".\"a\"` does not exist",
+            common::database().dbname
+        )),
+        "{output}"
+    );
 }
 
 #[test]

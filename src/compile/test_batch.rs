@@ -148,7 +148,7 @@ fn batched(manifest: &Manifest, index: usize) -> Option<(Relation, BatchedTest)>
 
 /// The relation a test checks: its model's, seed's or snapshot's (the earlier run's, when the
 /// node is deferred), or its source table.
-pub fn tested_relation(manifest: &Manifest, test: &TestMetadata) -> Option<Relation> {
+pub(super) fn tested_relation(manifest: &Manifest, test: &TestMetadata) -> Option<Relation> {
     match &test.tested {
         TestedRelation::Node(_) => manifest.nodes[test.attached_node?].read_relation().cloned(),
         TestedRelation::Source(source, table) => manifest

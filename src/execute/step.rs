@@ -21,9 +21,9 @@ use crate::adapter::postgres::{
 use crate::compile::config::{self, ConfigExt, StoreFailuresAs};
 use crate::compile::contract::{ForeignTarget, foreign_target};
 use crate::compile::freshness::Freshness;
-use crate::compile::node::{Materialization, Node, Relation, ResourceType, TestedRelation};
+use crate::compile::node::{Materialization, Node, Relation, ResourceType};
 use crate::compile::relation_settings::RelationSettings;
-use crate::compile::{CompileEnvironment, Manifest, test_batch, test_guarantee};
+use crate::compile::{CompileEnvironment, Manifest, test_guarantee};
 use crate::error::{Error, ErrorKind, Result, SourceLocation};
 use crate::plan::{Step, StepAction};
 
@@ -161,7 +161,10 @@ async fn run_action(
     let node = &manifest.nodes[step.node];
     match step.action {
         StepAction::Model(materialization) => {
-            build_model(manifest, postgres, step, sql, materialization, environment).await
+            match build_model(manifest, postgres, step, sql, materialization, environment).await {
+                Err(error) => Err(hint_missing_relation(postgres, error, parent_reads(manifest, node)).await),
+                done => done,
+            }
         }
         StepAction::Seed => load_seed(manifest, postgres, node, step.full_refresh).await,
         StepAction::Test => {
@@ -177,11 +180,14 @@ async fn run_action(
                 return Ok(done);
             }
             match run_test(manifest, postgres, node, sql, environment).await {
-                Err(error) => Err(hint_missing_relation(postgres, error, test_reads(manifest, node)).await),
+                Err(error) => Err(hint_missing_relation(postgres, error, parent_reads(manifest, node)).await),
                 done => done,
             }
         }
-        StepAction::Snapshot => run_snapshot(manifest, postgres, step, sql, environment).await,
+        StepAction::Snapshot => match run_snapshot(manifest, postgres, step, sql, environment).await {
+            Err(error) => Err(hint_missing_relation(postgres, error, parent_reads(manifest, node)).await),
+            done => done,
+        },
         StepAction::Freshness => match check_freshness(postgres, node).await {
             Err(error) => {
                 let reads = node
@@ -766,13 +772,16 @@ pub fn read_seed_file(
 enum ReadRelation {
     /// A model, seed or snapshot, by name: it has not been built.
     Built(String),
+    /// A model, seed or snapshot `--defer` reads from the earlier run: that run did not build it.
+    Deferred(String),
     /// A source table, `source.table`: it is not where the source's YAML says.
     Source(String),
 }
 
 /// `error` with what to do when the database failed because one of `reads` does not exist (as
 /// checked now), where the database only says `relation … does not exist`: the model has not
-/// been built yet (a `tmk test` before any `tmk build`), or the source table is elsewhere.
+/// been built yet (a `tmk test` before any `tmk build`, a model built before its parents), the
+/// run `--defer` reads did not build it, or the source table is elsewhere.
 async fn hint_missing_relation(
     postgres: &Postgres,
     error: Error,
@@ -787,7 +796,11 @@ async fn hint_missing_relation(
         }
         let hint = match read {
             ReadRelation::Built(name) => format!(
-                "`{name}` has not been built: `{}` does not exist; run `tmk build --select {name}` first",
+                "`{name}` has not been built: `{}` does not exist; run `tmk build --select {name}` first, or read an earlier run's with `--defer --state DIR`",
+                relation.render()
+            ),
+            ReadRelation::Deferred(name) => format!(
+                "`{name}` is deferred to the earlier run, whose `{}` does not exist: build it here with `tmk build --select {name}`, or give the target directory of a run that built it",
                 relation.render()
             ),
             ReadRelation::Source(name) => format!(
@@ -800,43 +813,25 @@ async fn hint_missing_relation(
     error
 }
 
-/// The relations a generic test reads: the one it tests and a relationships test's `to:`.
-fn test_reads(manifest: &Manifest, node: &Node) -> Vec<(Relation, ReadRelation)> {
-    let Some(test) = &node.test else {
-        return Vec::new();
-    };
-    let mut reads = Vec::new();
-    if let Some(relation) = test_batch::tested_relation(manifest, test) {
-        let read = match &test.tested {
-            TestedRelation::Node(name) => ReadRelation::Built(name.clone()),
-            TestedRelation::Source(source, table) => ReadRelation::Source(format!("{source}.{table}")),
-        };
-        reads.push((relation, read));
-    }
-    let to = test.kwargs.get("to").and_then(serde_json::Value::as_str);
-    if let Some(to) = to.filter(|_| test.name == "relationships") {
-        let read = match foreign_target(to) {
-            ForeignTarget::Ref(name) => manifest
-                .lookup
-                .refs
-                .get(name)
-                .and_then(|target| target.relation.clone())
-                .map(|relation| (relation, ReadRelation::Built(name.to_string()))),
-            ForeignTarget::Source(source, table) => manifest
-                .lookup
-                .sources
-                .get(&(source.to_string(), table.to_string()))
-                .map(|relation| {
-                    (
-                        relation.clone(),
-                        ReadRelation::Source(format!("{source}.{table}")),
-                    )
-                }),
-            ForeignTarget::Written(_) => None,
-        };
-        reads.extend(read);
-    }
-    reads
+/// The relations node `node` reads (its ref'd parents, as their refs render them, and its
+/// source tables), for `hint_missing_relation`.
+fn parent_reads(manifest: &Manifest, node: &Node) -> Vec<(Relation, ReadRelation)> {
+    node.depends_on
+        .iter()
+        .map(|&parent| &manifest.nodes[parent])
+        .filter_map(|parent| match (parent.resource_type, &parent.defer_relation) {
+            (ResourceType::Source, _) => Some((
+                parent.relation.clone()?,
+                ReadRelation::Source(parent.search_name()),
+            )),
+            (_, Some(deferred)) => Some((
+                deferred.relation.clone(),
+                ReadRelation::Deferred(parent.name.clone()),
+            )),
+            _ if parent.materialized == Materialization::Ephemeral => None,
+            _ => Some((parent.relation.clone()?, ReadRelation::Built(parent.name.clone()))),
+        })
+        .collect()
 }
 
 async fn run_test(
