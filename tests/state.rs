@@ -180,7 +180,8 @@ fn state_errors_name_the_flag_the_directory_and_the_value() {
     fails_with("result:error", "has no run_results.json, which `result:` reads");
 }
 
-/// a (with a test) → b; the profile's `prod` target builds into `<schema>_prod`.
+/// a (with a test and a primary key) → b, and c, a table with a foreign key to a; the
+/// profile's `prod` target builds into `<schema>_prod`.
 const DEFER_PROJECT: &[(&str, &str)] = &[
     (
         "models/a.sql",
@@ -188,8 +189,12 @@ const DEFER_PROJECT: &[(&str, &str)] = &[
     ),
     ("models/b.sql", "select id from {{ ref('a') }}\n"),
     (
+        "models/c.sql",
+        "{{ config(materialized='table') }}\nselect id from {{ ref('a') }}\n",
+    ),
+    (
         "models/schema.yml",
-        "version: 2\nmodels:\n  - name: a\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+        "version: 2\nmodels:\n  - name: a\n    config: {contract: {enforced: true}}\n    columns:\n      - name: id\n        data_type: int\n        constraints: [{type: primary_key}]\n        data_tests: [not_null]\n  - name: c\n    config: {contract: {enforced: true}}\n    columns:\n      - name: id\n        data_type: int\n        constraints:\n          - {type: foreign_key, to: \"ref('a')\", to_columns: [id]}\n",
     ),
 ];
 
@@ -242,12 +247,13 @@ fn defer_reads_the_relations_of_the_state_run_for_parents_this_run_does_not_buil
     );
     let manifest: serde_json::Value =
         serde_json::from_str(&project.read("target/manifest.json")).expect("manifest.json");
-    assert_eq!(
-        manifest["nodes"]["model.demo.a"]["defer_relation"]["schema"],
-        serde_json::json!(prod_schema)
-    );
-    // Written, as dbt does, only for a deferred node.
-    assert!(manifest["nodes"]["model.demo.b"].get("defer_relation").is_none());
+    // As in dbt, every node the earlier run built has its `defer_relation`, deferred or not.
+    for model in ["a", "b"] {
+        assert_eq!(
+            manifest["nodes"][format!("model.demo.{model}")]["defer_relation"]["schema"],
+            serde_json::json!(prod_schema)
+        );
+    }
 
     // A test of a model not built here checks production's; without --defer it says to build.
     let tested = project.tmk(&["test", "-s", "a", "--defer", "--state", &state]);
@@ -265,20 +271,60 @@ fn defer_reads_the_relations_of_the_state_run_for_parents_this_run_does_not_buil
             .read("target/compiled/demo/models/b.sql")
             .contains(&format!("\"{prod_schema}\".\"a\""))
     );
+    // And `tmk show`: b's rows, read from production's a.
+    let shown = project.tmk(&["show", "-s", "b", "--defer", "--state", &state]);
+    assert_ok(&shown);
+    assert!(
+        shown.stdout.contains("Deferred to `prod`: a") && shown.stdout.contains("Previewing node 'b'"),
+        "{}",
+        shown.stdout
+    );
+
+    // Slim CI: what changed since production, built against production's tables.
+    project.write("models/b.sql", "select id, 1 as one from {{ ref('a') }}\n");
+    let slim = project.tmk(&["build", "-s", "state:modified+", "--defer", "--state", &state]);
+    assert_ok(&slim);
+    assert!(
+        slim.stdout.contains("Deferred to `prod`: a read")
+            && slim.stdout.contains("PASS=1 WARN=0 ERROR=0 SKIP=0 TOTAL=1"),
+        "{}",
+        slim.stdout
+    );
+    assert_eq!(rows_of_b(), "1");
 
     // Once a exists in development, b reads it; --favor-state reads production's still.
     project.write(
         "models/a.sql",
-        "{{ config(materialized='table') }}\nselect 2 as id\n",
+        "{{ config(materialized='table') }}\nselect 1 as id union all select 2\n",
     );
     assert_ok(&project.tmk(&["run", "-s", "a"]));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&project.read("target/manifest.json")).expect("manifest.json");
+    assert!(manifest["nodes"]["model.demo.a"].get("defer_relation").is_none());
     let own = project.tmk(&["run", "-s", "b", "--defer", "--state", &state]);
     assert_ok(&own);
     assert!(!own.stdout.contains("Deferred"), "{}", own.stdout);
-    assert_eq!(rows_of_b(), "2");
+    assert_eq!(rows_of_b(), "1\n2");
     let favored = project.tmk(&["run", "-s", "b", "--defer", "--favor-state", "--state", &state]);
     assert_ok(&favored);
     assert_eq!(rows_of_b(), "1");
+    // A foreign key references development's a, never the relation --defer reads, as in dbt.
+    assert_ok(&project.tmk(&["run", "-s", "c", "--defer", "--favor-state", "--state", &state]));
+    assert_eq!(
+        project.query(&format!(
+            "select confrelid::regclass::text from pg_constraint where conrelid = '{0}.c'::regclass and contype = 'f'",
+            project.schema
+        )),
+        format!("{}.a", project.schema)
+    );
+    // `tmk test` runs what dbt counts as selected: with --favor-state, a's test checks
+    // production's a even though a is selected.
+    let favored_test = project.tmk(&["test", "-s", "a", "--defer", "--favor-state", "--state", &state]);
+    assert!(
+        favored_test.stdout.contains("Deferred to `prod`: a"),
+        "{}",
+        favored_test.stdout
+    );
     // What the run builds is never deferred.
     assert_ok(&project.tmk(&[
         "run",
@@ -290,7 +336,7 @@ fn defer_reads_the_relations_of_the_state_run_for_parents_this_run_does_not_buil
         "--state",
         &state,
     ]));
-    assert_eq!(rows_of_b(), "2");
+    assert_eq!(rows_of_b(), "1\n2");
 
     // When the earlier run's relation is gone too, the error says where --defer looked.
     project.query(&format!("drop table {prod_schema}.a cascade"));
@@ -337,6 +383,16 @@ fn defer_errors_name_the_missing_flag_and_directory_before_connecting() {
         missing.stderr.contains("--defer-state `") && missing.stderr.contains("has no manifest.json"),
         "{}",
         missing.stderr
+    );
+    project.write("empty/manifest.json", "[]\n");
+    let not_manifest = project.tmk(&["run", "-s", "b", "--defer", "--state", &empty]);
+    assert_exit(&not_manifest, 2);
+    assert!(
+        not_manifest
+            .stderr
+            .contains("manifest.json` is not a manifest.json: it has no `nodes`"),
+        "{}",
+        not_manifest.stderr
     );
     // Nothing was built or recorded.
     assert_eq!(

@@ -357,8 +357,8 @@ fn model_tail(context: &Context, index: usize, map: &mut Map<String, Value>) {
     map.insert("time_spine".into(), Value::Null);
 }
 
-/// dbt's `defer_relation`, written (as dbt does) only for a node deferred by `--defer`: the
-/// earlier run's node that refs to this one read.
+/// dbt's `defer_relation`, written (as dbt does) only under `--defer`, for a node the earlier
+/// run built: that node, which refs read when it is deferred.
 fn insert_defer_relation(node: &Node, map: &mut Map<String, Value>) {
     if let Some(deferred) = &node.defer_relation {
         map.insert("defer_relation".into(), deferred.described.clone());

@@ -103,7 +103,15 @@ fn earlier_manifest(flag: &str, dir: &Path) -> Result<Value> {
         )
         .hint("give the target directory of an earlier tmk run, e.g. a copy of production's target/"));
     }
-    read_json(&path)
+    let manifest = read_json(&path)?;
+    if !manifest.get("nodes").is_some_and(Value::is_object) {
+        return Err(Error::new(
+            ErrorKind::Usage,
+            format!("`{}` is not a manifest.json: it has no `nodes`", path.display()),
+        )
+        .hint("give the target directory of an earlier tmk run, e.g. a copy of production's target/"));
+    }
+    Ok(manifest)
 }
 
 /// The keys of dbt's `defer_relation`, taken from the earlier manifest's node.

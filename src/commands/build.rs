@@ -47,7 +47,7 @@ pub async fn run(args: &RunArgs, kind: PlanKind, strict: bool, console: &Console
     let started = Instant::now();
     let mut session = session::load(&args.project, console)?;
     let selected = session::select(&session.manifest, &args.selection)?;
-    let deferral = super::defer::read(&session.manifest, &args.defer, args.selection.state.as_deref())?;
+    let deferral = super::defer::read(&session.manifest, &args.defer, &args.selection, console)?;
     let threads = args.threads.unwrap_or(session.target.threads).max(1);
     let plan = Plan::new(&session.manifest, &selected, kind, args.full_refresh);
     if plan.steps.is_empty() {
@@ -94,12 +94,11 @@ pub async fn run(args: &RunArgs, kind: PlanKind, strict: bool, console: &Console
         ..
     } = session;
     // Compiled before the run is recorded or anything changes, so that `--strict` stops it first.
-    let deferral = Deferral {
+    let defer = DeferRequest {
         to: deferral,
-        selected: &selected,
         console,
     };
-    let compiled = match compile(manifest, &plan, args, &postgres, deferral).await {
+    let compiled = match compile(manifest, &plan, args, &postgres, defer).await {
         Ok(compiled) => compiled,
         Err(error) => {
             close(run_lock, &postgres).await;
@@ -250,12 +249,10 @@ struct Compiled {
     schemas: Vec<String>,
 }
 
-/// `--defer`, when given: the earlier run, and what deciding which nodes defer needs.
-struct Deferral<'a> {
+/// `--defer`, when given: the earlier run, and where to say which nodes read it.
+struct DeferRequest<'a> {
     /// The earlier run.
     to: Option<super::defer::Deferral>,
-    /// The selected nodes.
-    selected: &'a [usize],
     /// Where to say which nodes were deferred.
     console: &'a Console,
 }
@@ -270,7 +267,7 @@ async fn compile(
     plan: &Plan,
     args: &RunArgs,
     postgres: &Postgres,
-    deferral: Deferral<'_>,
+    defer: DeferRequest<'_>,
 ) -> Result<Compiled> {
     let planned: Vec<usize> = plan.steps.iter().map(|step| step.node).collect();
     // The schemas of what is built, and the audit schemas of tests that store failures (the
@@ -292,10 +289,9 @@ async fn compile(
     schemas.dedup();
     // Every node's schema: the columns of the relations the planned nodes read are known too.
     let mut described: Vec<String> = manifest
-        .nodes
-        .iter()
-        .filter_map(|node| Some(node.relation.as_ref()?.schema.clone()))
-        .chain(deferral.to.iter().flat_map(|to| to.schemas()))
+        .schemas()
+        .into_iter()
+        .chain(defer.to.iter().flat_map(|to| to.schemas()))
         .collect();
     described.sort();
     described.dedup();
@@ -315,13 +311,14 @@ async fn compile(
         .copied()
         .filter(|&index| manifest.nodes[index].is_buildable() || manifest.nodes[index].extract.is_some())
         .collect();
-    if let Some(to) = deferral.to {
+    // What the command runs is what dbt counts as selected (after its resource-type filter).
+    if let Some(to) = defer.to {
         to.apply(
             &mut manifest,
             &rebuilt,
-            deferral.selected,
+            &planned,
             |relation| existing.contains_key(relation),
-            deferral.console,
+            defer.console,
         );
     }
     let watermarked: Vec<WatermarkedModel> = planned

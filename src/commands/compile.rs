@@ -24,7 +24,7 @@ use crate::error::Result;
 pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
     let mut session = session::load(&args.project, console)?;
     let selected = session::select(&session.manifest, &args.selection)?;
-    let deferral = super::defer::read(&session.manifest, &args.defer, args.selection.state.as_deref())?;
+    let deferral = super::defer::read(&session.manifest, &args.defer, &args.selection, console)?;
     let known = super::known_columns(&session.manifest);
     let strict = args.checks.strict;
     let failed = compile_and_write(&mut session, &selected, deferral, known, console, strict).await?;

@@ -3,14 +3,14 @@
 //! read it given which relations the target has, and say which ones do.
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::adapter::postgres::Postgres;
 use crate::artifacts::earlier_relations;
-use crate::cli::DeferArgs;
+use crate::cli::{DeferArgs, SelectionArgs};
 use crate::compile::Manifest;
 use crate::compile::defer::DeferRule;
-use crate::compile::node::{DeferRelation, Relation};
+use crate::compile::node::{DeferRelation, Materialization, Relation};
 use crate::console::Console;
 use crate::error::{Error, ErrorKind, Result, display_path};
 
@@ -24,15 +24,21 @@ pub struct Deferral {
     favor_state: bool,
 }
 
-/// The earlier run `defer` names (`--defer-state`, else `--state`), read; None without
-/// `--defer`. Read before anything connects, so that a wrong directory changes nothing.
-pub fn read(manifest: &Manifest, defer: &DeferArgs, state: Option<&Path>) -> Result<Option<Deferral>> {
+/// The earlier run `defer` names (`--defer-state`, else `selection`'s `--state`), read; None without
+/// `--defer`. Read before anything connects, so that a wrong directory changes nothing; a run
+/// that built none of the project's nodes gets a warning.
+pub fn read(
+    manifest: &Manifest,
+    defer: &DeferArgs,
+    selection: &SelectionArgs,
+    console: &Console,
+) -> Result<Option<Deferral>> {
     if !defer.defer {
         return Ok(None);
     }
-    let (flag, dir) = match (&defer.defer_state, state) {
+    let (flag, dir) = match (&defer.defer_state, &selection.state) {
         (Some(dir), _) => ("--defer-state", dir.as_path()),
-        (None, Some(dir)) => ("--state", dir),
+        (None, Some(dir)) => ("--state", dir.as_path()),
         (None, None) => {
             return Err(Error::new(
                 ErrorKind::Usage,
@@ -41,9 +47,22 @@ pub fn read(manifest: &Manifest, defer: &DeferArgs, state: Option<&Path>) -> Res
             .hint("add --state DIR (or --defer-state DIR): the target directory of that run, e.g. a copy of production's target/"));
         }
     };
+    let earlier = earlier_relations(manifest, flag, dir)?;
+    if earlier.iter().all(Option::is_none) {
+        console.warn(
+            &Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "the run in {flag} `{}` built no model, seed or snapshot of this project: --defer reads nothing from it",
+                    dir.display()
+                ),
+            )
+            .hint("give the target directory of a run of this project"),
+        );
+    }
     Ok(Some(Deferral {
         dir: dir.to_path_buf(),
-        earlier: earlier_relations(manifest, flag, dir)?,
+        earlier,
         favor_state: defer.favor_state,
     }))
 }
@@ -58,8 +77,9 @@ impl Deferral {
             .map(|earlier| earlier.relation.schema.clone())
     }
 
-    /// Defer the nodes dbt would, given the nodes the command builds (`built`), the selected
-    /// ones and which relations the target has (`exists`), and say which.
+    /// Defer the nodes dbt would, given the nodes the command builds (`built`), those it runs
+    /// (`selected`, what dbt counts as selected) and which relations the target has
+    /// (`exists`), and say which of them the nodes it runs read.
     pub fn apply(
         self,
         manifest: &mut Manifest,
@@ -75,14 +95,16 @@ impl Deferral {
             selected: &selected,
         };
         let deferred = manifest.defer(self.earlier, &rule, exists);
-        if deferred.is_empty() {
+        let read = parents_read(manifest, &selected);
+        let mut names: Vec<&str> = deferred
+            .iter()
+            .filter(|index| read.contains(index))
+            .map(|&index| manifest.nodes[index].name.as_str())
+            .collect();
+        if names.is_empty() {
             return;
         }
         const NAMED: usize = 8;
-        let mut names: Vec<&str> = deferred
-            .iter()
-            .map(|&index| manifest.nodes[index].name.as_str())
-            .collect();
         names.sort_unstable();
         let more = match names.len().saturating_sub(NAMED) {
             0 => String::new(),
@@ -97,6 +119,20 @@ impl Deferral {
     }
 }
 
+/// The nodes that `nodes` ref, directly or through ephemeral models.
+fn parents_read(manifest: &Manifest, nodes: &HashSet<usize>) -> HashSet<usize> {
+    let mut read = HashSet::new();
+    let mut stack: Vec<usize> = nodes.iter().copied().collect();
+    while let Some(index) = stack.pop() {
+        for &parent in &manifest.nodes[index].depends_on {
+            if read.insert(parent) && manifest.nodes[parent].materialized == Materialization::Ephemeral {
+                stack.push(parent);
+            }
+        }
+    }
+    read
+}
+
 /// For commands that build nothing (compile, show): defer what `deferral` defers, asking the
 /// target which of the nodes' relations it has (one catalog query, no columns).
 pub async fn defer_unbuilt(
@@ -106,14 +142,7 @@ pub async fn defer_unbuilt(
     postgres: &Postgres,
     console: &Console,
 ) -> Result<()> {
-    let mut schemas: Vec<String> = manifest
-        .nodes
-        .iter()
-        .filter_map(|node| Some(node.relation.as_ref()?.schema.clone()))
-        .collect();
-    schemas.sort();
-    schemas.dedup();
-    let (existing, _) = postgres.existing_relations(&schemas, false).await?;
+    let (existing, _) = postgres.existing_relations(&manifest.schemas(), false).await?;
     deferral.apply(
         manifest,
         &HashSet::new(),

@@ -6,7 +6,7 @@
 //! 127.0.0.1. `--format` writes the node graph or the column lineage to stdout for other tools.
 //! It must not build relations or run tests.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -86,14 +86,7 @@ async fn describe(
         }
         TargetOrigin::Profile(_) => match super::connect(session, console, 1).await {
             Ok(postgres) => {
-                let schemas: BTreeSet<String> = session
-                    .manifest
-                    .nodes
-                    .iter()
-                    .filter_map(|node| Some(node.relation.as_ref()?.schema.clone()))
-                    .collect();
-                let schemas: Vec<String> = schemas.into_iter().collect();
-                let described = postgres.catalog(&schemas).await;
+                let described = postgres.catalog(&session.manifest.schemas()).await;
                 postgres.close().await;
                 described.map_err(|error| error.one_line())
             }

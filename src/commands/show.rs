@@ -29,7 +29,7 @@ pub async fn run(args: &ShowArgs, console: &Console) -> Result<i32> {
         return Err(Error::new(ErrorKind::Usage, "`tmk show` selected no model")
             .hint("name one with --select, e.g. `tmk show -s fact_sales`"));
     }
-    let deferral = super::defer::read(&session.manifest, &args.defer, args.selection.state.as_deref())?;
+    let deferral = super::defer::read(&session.manifest, &args.defer, &args.selection, console)?;
     let postgres = super::connect(&mut session, console, 2).await?;
     if let Some(deferral) = deferral {
         super::defer::defer_unbuilt(&mut session.manifest, deferral, &selected, &postgres, console).await?;

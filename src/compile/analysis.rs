@@ -273,9 +273,10 @@ impl Upstream for NodeUpstream<'_> {
         let candidates = node.depends_on.iter().chain(std::iter::once(&self.index));
         for &candidate in candidates {
             // A parent's relation is the one its ref renders; the node's own is `this`.
-            let relation = match candidate == self.index {
-                true => self.manifest.nodes[candidate].relation.as_ref(),
-                false => self.manifest.nodes[candidate].read_relation(),
+            let relation = if candidate == self.index {
+                self.manifest.nodes[candidate].relation.as_ref()
+            } else {
+                self.manifest.nodes[candidate].read_relation()
             };
             let candidate = &self.manifest.nodes[candidate];
             let parts = match relation {

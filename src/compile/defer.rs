@@ -31,10 +31,10 @@ impl DeferRule<'_> {
 }
 
 impl Manifest {
-    /// Defer what `rule` defers among `earlier` (each node's relation in the earlier run, by
-    /// node index; None where it had none to read: ephemeral, a test, absent), given which of
-    /// the nodes' own relations `exists`. Refs to a deferred node then render its earlier
-    /// relation, which its `defer_relation` holds. Returns the deferred nodes' indices.
+    /// Give each node its relation in the earlier run (`earlier`, by node index; None where
+    /// it had none to read: ephemeral, a test, absent) as its `defer_relation`, as dbt does,
+    /// and defer those `rule` defers, given which of the nodes' own relations `exists`: refs
+    /// to them then render the earlier relation. Returns the deferred nodes' indices.
     pub fn defer(
         &mut self,
         earlier: Vec<Option<DeferRelation>>,
@@ -45,9 +45,10 @@ impl Manifest {
         let mut deferred = Vec::new();
         for (index, earlier) in earlier.into_iter().enumerate() {
             let node = &mut self.nodes[index];
-            let (Some(earlier), Some(own)) = (earlier, &node.relation) else {
-                continue;
-            };
+            let Some(earlier) = earlier else { continue };
+            let earlier = Arc::new(earlier);
+            node.defer_relation = Some(earlier.clone());
+            let Some(own) = &node.relation else { continue };
             if node.materialized == Materialization::Ephemeral
                 || earlier.relation == *own
                 || !rule.defers(index, exists(own))
@@ -60,7 +61,7 @@ impl Manifest {
             if let Some(event_time) = lookup.event_times.get(own).cloned() {
                 lookup.event_times.insert(earlier.relation.clone(), event_time);
             }
-            node.defer_relation = Some(Arc::new(earlier));
+            node.deferred = true;
             deferred.push(index);
         }
         self.lookup = Arc::new(lookup);

@@ -120,6 +120,18 @@ impl Manifest {
         self.nodes.iter().position(|node| node.unique_id == unique_id)
     }
 
+    /// The schemas of the nodes' own relations, sorted, each once.
+    pub fn schemas(&self) -> Vec<String> {
+        let mut schemas: Vec<String> = self
+            .nodes
+            .iter()
+            .filter_map(|node| Some(node.relation.as_ref()?.schema.clone()))
+            .collect();
+        schemas.sort();
+        schemas.dedup();
+        schemas
+    }
+
     /// Render the selected nodes (and the ephemeral models they use). Returns per-node errors;
     /// the nodes that compiled have `compiled_sql` set.
     pub fn compile(&mut self, selected: &[usize], environment: &CompileEnvironment) -> Vec<(usize, Error)> {

@@ -200,9 +200,11 @@ pub struct Node {
     pub materialized: Materialization,
     /// Where it lives in the database (None for ephemeral models and tests).
     pub relation: Option<Relation>,
-    /// With `--defer`: the relation of this node in the earlier run that refs to it read
-    /// instead of its own (see `compile::defer`).
+    /// With `--defer`: this node in the earlier run, when it was built there (dbt's
+    /// `defer_relation`; see `compile::defer`).
     pub defer_relation: Option<Arc<DeferRelation>>,
+    /// Whether refs to this node read `defer_relation` instead of its own relation.
+    pub deferred: bool,
     /// Node indices this node depends on.
     pub depends_on: Vec<usize>,
     /// The compiled SQL (SELECT for models and tests), once compiled.
@@ -260,8 +262,8 @@ impl Node {
     /// else its own.
     pub fn read_relation(&self) -> Option<&Relation> {
         match &self.defer_relation {
-            Some(deferred) => Some(&deferred.relation),
-            None => self.relation.as_ref(),
+            Some(earlier) if self.deferred => Some(&earlier.relation),
+            _ => self.relation.as_ref(),
         }
     }
 

@@ -867,6 +867,7 @@ impl<'p> Parser<'p> {
             materialized: Materialization::None,
             relation: None,
             defer_relation: None,
+            deferred: false,
             depends_on: Vec::new(),
             compiled_sql: None,
             description: String::new(),
@@ -1291,11 +1292,13 @@ fn build_lookup(drafts: &[Draft]) -> Result<Lookup> {
                 let target = if node.materialized == Materialization::Ephemeral {
                     RefTarget {
                         relation: None,
+                        own_relation: None,
                         cte_name: Some(ephemeral::cte_name(&node.name)),
                     }
                 } else {
                     RefTarget {
                         relation: node.relation.clone(),
+                        own_relation: node.relation.clone(),
                         cte_name: None,
                     }
                 };

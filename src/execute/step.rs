@@ -286,12 +286,13 @@ fn enforced_contract(manifest: &Manifest, node: &Node) -> Result<Option<Enforced
     let Some(contract) = &node.contract else {
         return Ok(None);
     };
+    // A foreign key references the node's own relation, never the one `--defer` reads.
     let resolve = |to: &str| match foreign_target(to) {
         ForeignTarget::Ref(name) => manifest
             .lookup
             .refs
             .get(name)?
-            .relation
+            .own_relation
             .as_ref()
             .map(Relation::render),
         ForeignTarget::Source(source, table) => manifest
@@ -674,7 +675,7 @@ fn relation_settings(manifest: &Manifest, node: &Node) -> Result<RelationSetting
                     .target_model
                     .as_ref()
                     .and_then(|model| manifest.lookup.refs.get(model))
-                    .and_then(|target| target.relation.as_ref())
+                    .and_then(|target| target.own_relation.as_ref())
                 {
                     key.references = relation.render();
                 }
@@ -819,17 +820,14 @@ fn parent_reads(manifest: &Manifest, node: &Node) -> Vec<(Relation, ReadRelation
     node.depends_on
         .iter()
         .map(|&parent| &manifest.nodes[parent])
-        .filter_map(|parent| match (parent.resource_type, &parent.defer_relation) {
-            (ResourceType::Source, _) => Some((
-                parent.relation.clone()?,
-                ReadRelation::Source(parent.search_name()),
-            )),
-            (_, Some(deferred)) => Some((
-                deferred.relation.clone(),
-                ReadRelation::Deferred(parent.name.clone()),
-            )),
-            _ if parent.materialized == Materialization::Ephemeral => None,
-            _ => Some((parent.relation.clone()?, ReadRelation::Built(parent.name.clone()))),
+        .filter_map(|parent| {
+            let read = match parent.resource_type {
+                ResourceType::Source => ReadRelation::Source(parent.search_name()),
+                _ if parent.materialized == Materialization::Ephemeral => return None,
+                _ if parent.deferred => ReadRelation::Deferred(parent.name.clone()),
+                _ => ReadRelation::Built(parent.name.clone()),
+            };
+            Some((parent.read_relation()?.clone(), read))
         })
         .collect()
 }

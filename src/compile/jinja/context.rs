@@ -57,8 +57,12 @@ pub struct Lookup {
 /// What a `ref` resolves to.
 #[derive(Debug, Clone)]
 pub struct RefTarget {
-    /// The relation (None for ephemeral models).
+    /// The relation (None for ephemeral models): the node's own, or under `--defer` the
+    /// earlier run's.
     pub relation: Option<Relation>,
+    /// The node's own relation, whatever `--defer` renders: what a foreign key references,
+    /// as in dbt (None for ephemeral models).
+    pub own_relation: Option<Relation>,
     /// The CTE name for ephemeral models.
     pub cte_name: Option<String>,
 }
