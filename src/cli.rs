@@ -182,6 +182,9 @@ pub struct SelectionArgs {
     /// Nodes to leave out (same syntax as --select).
     #[arg(long, num_args = 1.., action = clap::ArgAction::Append)]
     pub exclude: Vec<String>,
+    /// A selector of the project's selectors.yml, by name, instead of --select and --exclude.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["select", "exclude"])]
+    pub selector: Option<String>,
     /// Which tests of selected nodes to include.
     #[arg(long, value_enum, default_value = "eager")]
     pub indirect_selection: IndirectSelectionArg,

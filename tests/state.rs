@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestProject, assert_exit, assert_ok, copy_path};
+use common::{TestProject, assert_exit, assert_ok, copy_path, names};
 
 /// a → b (with a failing test) and c, which calls the macro `cents`; a seed s.
 const PROJECT: &[(&str, &str)] = &[
@@ -24,15 +24,6 @@ const PROJECT: &[(&str, &str)] = &[
         "version: 2\nsources:\n  - name: shop\n    tables:\n      - name: orders\nmodels:\n  - name: b\n    columns:\n      - name: amount\n        data_tests:\n          - accepted_values: {arguments: {values: [1]}}\n",
     ),
 ];
-
-/// The names `tmk ls -o name` prints for `args`, one per line.
-fn names(project: &TestProject, args: &[&str]) -> String {
-    let mut full = vec!["ls", "-o", "name"];
-    full.extend_from_slice(args);
-    let run = project.tmk(&full);
-    assert_ok(&run);
-    run.stdout
-}
 
 #[test]
 fn state_selects_what_changed_since_an_earlier_run_and_result_what_failed_in_it() {

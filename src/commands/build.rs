@@ -46,7 +46,7 @@ pub async fn run(args: &RunArgs, kind: PlanKind, strict: bool, console: &Console
     };
     let started = Instant::now();
     let mut session = session::load(&args.project, console)?;
-    let selected = session::select(&session.manifest, &args.selection)?;
+    let selected = session::select(&session, &args.selection)?;
     let deferral = super::defer::read(&session.manifest, &args.defer, &args.selection, console)?;
     let threads = args.threads.unwrap_or(session.target.threads).max(1);
     let plan = Plan::new(&session.manifest, &selected, kind, args.full_refresh);

@@ -23,7 +23,7 @@ use crate::error::Result;
 /// Compile; returns the exit code (1 when a node failed to compile).
 pub async fn run(args: &CompileArgs, console: &Console) -> Result<i32> {
     let mut session = session::load(&args.project, console)?;
-    let selected = session::select(&session.manifest, &args.selection)?;
+    let selected = session::select(&session, &args.selection)?;
     let deferral = super::defer::read(&session.manifest, &args.defer, &args.selection, console)?;
     let known = super::known_columns(&session.manifest);
     let strict = args.checks.strict;

@@ -10,7 +10,7 @@ use crate::error::Result;
 /// List; returns the exit code.
 pub fn run(args: &ListArgs, console: &Console) -> Result<i32> {
     let session = session::load(&args.project, console)?;
-    let mut selected = session::select(&session.manifest, &args.selection)?;
+    let mut selected = session::select(&session, &args.selection)?;
     // dbt lists nodes sorted by unique id.
     selected.sort_by(|&left, &right| {
         session.manifest.nodes[left]

@@ -13,6 +13,7 @@ pub mod dq;
 pub mod generate;
 pub mod ls;
 pub mod run_audit;
+pub mod selectors;
 pub mod session;
 pub mod show;
 

@@ -5,12 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::selectors::Selectors;
 use crate::artifacts::{config_with_defaults, earlier_state};
 use crate::cli::{IndirectSelectionArg, ProjectArgs, SelectionArgs};
 use crate::compile::jinja::context::TargetInfo;
 use crate::compile::{self, Manifest};
 use crate::console::Console;
 use crate::error::{Error, ErrorKind, Result, SourceLocation};
+use crate::graph::SelectorExpr;
 use crate::graph::selector::{self, IndirectSelection, SelectableNode};
 use crate::project::profile::{self, PostgresTarget};
 use crate::project::yaml::{SourceFile, Yaml};
@@ -173,9 +175,33 @@ fn parse_vars(vars: Option<&str>) -> Result<serde_json::Map<String, serde_json::
     }
 }
 
-/// The selected node indices.
-pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
-    let terms = || args.select.iter().chain(&args.exclude);
+/// The selected node indices: by `--select`/`--exclude`, by `--selector` (selectors.yml), or by
+/// the selector selectors.yml marks `default: true` when neither is given.
+pub fn select(session: &Session, args: &SelectionArgs) -> Result<Vec<usize>> {
+    let manifest = &session.manifest;
+    let with_state = args.state.is_some();
+    let defined = match (&args.selector, &session.project.selectors) {
+        (Some(name), None) => {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!("--selector `{name}`: the project has no selectors.yml"),
+            )
+            .hint("define named selectors in selectors.yml next to dbt_project.yml, or use --select"));
+        }
+        (name, Some(file)) => {
+            let selectors = Selectors::read(file, with_state)?;
+            // Every definition is checked, as dbt does, whichever is used.
+            selectors.check_all()?;
+            match name {
+                Some(name) => Some(selectors.named(name)?),
+                None if args.select.is_empty() && args.exclude.is_empty() => selectors.default()?,
+                None => None,
+            }
+        }
+        (None, None) => None,
+    };
+    let defined_terms = defined.as_ref().map(SelectorExpr::describe);
+    let terms = || args.select.iter().chain(&args.exclude).chain(&defined_terms);
     // `config.` selects on the configs manifest.json shows, dbt's defaults included, as dbt and
     // the docs site do; they are built only when a selector asks.
     let configs: Vec<serde_json::Map<String, serde_json::Value>> =
@@ -194,7 +220,7 @@ pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
         None
     } else {
         Some(
-            selector::parse_selection(&args.select, args.state.is_some())
+            selector::parse_selection(&args.select, with_state)
                 .map_err(|error| selection_error("--select", error))?,
         )
     };
@@ -202,7 +228,7 @@ pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
         None
     } else {
         Some(
-            selector::parse_selection(&args.exclude, args.state.is_some())
+            selector::parse_selection(&args.exclude, with_state)
                 .map_err(|error| selection_error("--exclude", error))?,
         )
     };
@@ -258,12 +284,15 @@ pub fn select(manifest: &Manifest, args: &SelectionArgs) -> Result<Vec<usize>> {
         IndirectSelectionArg::Buildable => IndirectSelection::Buildable,
         IndirectSelectionArg::Empty => IndirectSelection::Empty,
     };
-    selector::select(
-        &manifest.dag,
-        &nodes,
-        include.as_ref(),
-        exclude.as_ref(),
-        indirect,
-    )
+    match &defined {
+        Some(expression) => selector::select_defined(&manifest.dag, &nodes, expression, indirect),
+        None => selector::select(
+            &manifest.dag,
+            &nodes,
+            include.as_ref(),
+            exclude.as_ref(),
+            indirect,
+        ),
+    }
     .map_err(|error| selection_error("--select", error))
 }

@@ -16,7 +16,7 @@ use crate::error::{Error, ErrorKind, Result};
 /// Show the selected models' first rows; returns the exit code.
 pub async fn run(args: &ShowArgs, console: &Console) -> Result<i32> {
     let mut session = session::load(&args.project, console)?;
-    let selected: Vec<usize> = session::select(&session.manifest, &args.selection)?
+    let selected: Vec<usize> = session::select(&session, &args.selection)?
         .into_iter()
         .filter(|&index| {
             matches!(

@@ -1,6 +1,7 @@
 //! The project's dependency graph and dbt's node selection syntax.
 //!
-//! This module owns petgraph and everything about `--select`/`--exclude`:
+//! This module owns petgraph and everything about `--select`/`--exclude` (and the set
+//! operations of selectors.yml definitions, handed over as [`selector::SelectorExpr`]):
 //! [`dag::Dag`] (cycles, topological order, ancestors and descendants) and
 //! [`selector`] (parsing and evaluating selections, indirect test selection).
 //! No petgraph type leaves this module. It must not read files, parse
@@ -16,5 +17,6 @@ pub mod selector;
 pub use criterion::ModifiedPart;
 pub use dag::{CycleError, Dag};
 pub use selector::{
-    IndirectSelection, SelectableNode, Selection, SelectorError, StateChange, parse_selection, select,
+    IndirectSelection, SelectableNode, Selection, SelectorError, SelectorExpr, StateChange, parse_selection,
+    select, select_defined,
 };

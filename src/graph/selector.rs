@@ -122,6 +122,35 @@ impl Selection {
     }
 }
 
+/// A selection built of set operations, as a selectors.yml definition writes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelectorExpr {
+    /// Terms in the `--select` syntax.
+    Terms(Selection),
+    /// The nodes of any part.
+    Union(Vec<SelectorExpr>),
+    /// The nodes of every part.
+    Intersection(Vec<SelectorExpr>),
+    /// The nodes of the first part that are not in the second.
+    Difference(Box<SelectorExpr>, Box<SelectorExpr>),
+}
+
+impl SelectorExpr {
+    /// Every term of the expression in canonical form, space-separated (for checks like
+    /// "does it compare with `--state`").
+    pub fn describe(&self) -> String {
+        match self {
+            SelectorExpr::Terms(selection) => selection.describe(),
+            SelectorExpr::Union(parts) | SelectorExpr::Intersection(parts) => parts
+                .iter()
+                .map(SelectorExpr::describe)
+                .collect::<Vec<_>>()
+                .join(" "),
+            SelectorExpr::Difference(kept, removed) => format!("{} {}", kept.describe(), removed.describe()),
+        }
+    }
+}
+
 /// A `--select`/`--exclude` argument that cannot be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -231,6 +260,22 @@ pub fn select(
     exclude: Option<&Selection>,
     indirect: IndirectSelection,
 ) -> Result<Vec<usize>, SelectorError> {
+    let included = SelectorExpr::Terms(select.cloned().unwrap_or_else(Selection::every_node_but_sources));
+    let excluded = exclude.map_or_else(
+        || SelectorExpr::Union(Vec::new()),
+        |selection| SelectorExpr::Terms(selection.clone()),
+    );
+    let expression = SelectorExpr::Difference(Box::new(included), Box::new(excluded));
+    select_defined(dag, nodes, &expression, indirect)
+}
+
+/// The nodes `expression` selects (sorted), tests picked up by `indirect` as in [`select`].
+pub fn select_defined(
+    dag: &Dag,
+    nodes: &[SelectableNode],
+    expression: &SelectorExpr,
+    indirect: IndirectSelection,
+) -> Result<Vec<usize>, SelectorError> {
     if dag.node_count() != nodes.len() {
         return Err(SelectorError {
             argument: String::new(),
@@ -248,13 +293,7 @@ pub fn select(
         nodes,
         mode: indirect,
     };
-    let included = match select {
-        Some(selection) => evaluator.selection(selection),
-        None => evaluator.selection(&Selection::every_node_but_sources()),
-    };
-    let excluded = exclude.map_or_else(Bundle::default, |selection| evaluator.selection(selection));
-    let result = evaluator.combine(SetOperation::Difference, vec![included, excluded]);
-    Ok(result.direct.into_iter().collect())
+    Ok(evaluator.expression(expression).direct.into_iter().collect())
 }
 
 /// dbt's pair of sets for one part of a selection: nodes selected, and tests
@@ -294,6 +333,20 @@ struct Evaluator<'a> {
 }
 
 impl Evaluator<'_> {
+    /// A selector expression, part by part.
+    fn expression(&self, expression: &SelectorExpr) -> Bundle {
+        let parts = |parts: &[SelectorExpr]| parts.iter().map(|part| self.expression(part)).collect();
+        match expression {
+            SelectorExpr::Terms(selection) => self.selection(selection),
+            SelectorExpr::Union(all) => self.combine(SetOperation::Union, parts(all)),
+            SelectorExpr::Intersection(all) => self.combine(SetOperation::Intersection, parts(all)),
+            SelectorExpr::Difference(kept, removed) => self.combine(
+                SetOperation::Difference,
+                vec![self.expression(kept), self.expression(removed)],
+            ),
+        }
+    }
+
     /// A union of intersections.
     fn selection(&self, selection: &Selection) -> Bundle {
         let intersections = selection

@@ -80,6 +80,17 @@ pub struct Project {
     /// DBML files under `dbml-paths` (default `project/`), read but not parsed: only models
     /// that name a DBML table need them.
     pub dbml: Vec<ProjectFile>,
+    /// `selectors.yml` at the project root (dbt's named selectors), when there is one.
+    pub selectors: Option<SelectorsFile>,
+}
+
+/// `selectors.yml`, read as a positioned YAML tree.
+#[derive(Debug, Clone)]
+pub struct SelectorsFile {
+    /// The file, for error locations.
+    pub source: SourceFile,
+    /// Its contents.
+    pub content: yaml::Yaml,
 }
 
 /// Find the project file in `dir`.
@@ -152,6 +163,7 @@ pub fn load(root: &Path) -> Result<Project> {
     let properties = read_properties(&root, &yaml_dirs)?;
     let docs_dirs = file.docs_paths.clone().unwrap_or_else(|| yaml_dirs.clone());
     let docs = read_docs(&root, &docs_dirs)?;
+    let selectors = read_selectors(&root)?;
     Ok(Project {
         root,
         file,
@@ -165,7 +177,19 @@ pub fn load(root: &Path) -> Result<Project> {
         docs,
         properties,
         dbml,
+        selectors,
     })
+}
+
+/// `selectors.yml` at `root`, when there is one.
+fn read_selectors(root: &Path) -> Result<Option<SelectorsFile>> {
+    let path = root.join("selectors.yml");
+    if !fs::is_file(&path) {
+        return Ok(None);
+    }
+    let source = SourceFile::new(Path::new("selectors.yml"), fs::read_text(&path)?);
+    let content = source.parse()?;
+    Ok(Some(SelectorsFile { source, content }))
 }
 
 fn relative(root: &Path, path: &Path) -> String {

@@ -454,6 +454,15 @@ pub fn test_result_entries(project: &TestProject) -> std::collections::BTreeMap<
         .collect()
 }
 
+/// The names `tmk ls -o name ARGS` prints in `project`, one per line (the run must succeed).
+pub fn names(project: &TestProject, args: &[&str]) -> String {
+    let mut full = vec!["ls", "-o", "name"];
+    full.extend_from_slice(args);
+    let run = project.tmk(&full);
+    assert_ok(&run);
+    run.stdout
+}
+
 /// The status line of test `name` in the output.
 pub fn status_line<'a>(output: &'a str, name: &str) -> &'a str {
     output
