@@ -653,6 +653,35 @@ mod tests {
     }
 
     #[test]
+    fn selector_expressions_select_as_the_same_flags_do() {
+        let project = Project::new();
+        let nodes = project.nodes();
+        let terms = |text: &str| SelectorExpr::Terms(selection(text));
+        for mode in [
+            IndirectSelection::Eager,
+            IndirectSelection::Cautious,
+            IndirectSelection::Buildable,
+            IndirectSelection::Empty,
+        ] {
+            let defined = |expression: &SelectorExpr| {
+                select_defined(&project.dag, &nodes, expression, mode).expect("selection evaluates")
+            };
+            // `union: [a+, {exclude: [d]}]` is `--select a+ --exclude d`.
+            let union = SelectorExpr::Difference(
+                Box::new(SelectorExpr::Union(vec![terms("a+")])),
+                Box::new(SelectorExpr::Union(vec![terms("d")])),
+            );
+            assert_eq!(defined(&union), project.run(Some("a+"), Some("d"), mode));
+            assert!(defined(&union).starts_with(&[0, 1, 2]), "{:?}", defined(&union));
+            // `intersection: [a+, +d]` is `a+,+d`; a union of two is `b c`.
+            let intersection = SelectorExpr::Intersection(vec![terms("a+"), terms("+d")]);
+            assert_eq!(defined(&intersection), project.run(Some("a+,+d"), None, mode));
+            let both = SelectorExpr::Union(vec![terms("b"), terms("c")]);
+            assert_eq!(defined(&both), project.run(Some("b c"), None, mode));
+        }
+    }
+
+    #[test]
     fn state_and_result_compare_with_the_earlier_run() {
         let mut project = Project::new();
         for data in &mut project.data {
