@@ -6,8 +6,12 @@ mod common;
 
 use common::{TestProject, assert_exit, assert_ok, names};
 
-/// a → b and c → d; a and c are tagged nightly.
+/// a → b (with a test) and c → d; a and c are tagged nightly.
 const PROJECT: &[(&str, &str)] = &[
+    (
+        "models/schema.yml",
+        "version: 2\nmodels:\n  - name: b\n    columns:\n      - name: id\n        data_tests: [not_null]\n",
+    ),
     ("models/a.sql", "{{ config(tags=['nightly']) }}\nselect 1 as id\n"),
     ("models/b.sql", "select id from {{ ref('a') }}\n"),
     ("models/c.sql", "{{ config(tags=['nightly']) }}\nselect 2 as id\n"),
@@ -34,6 +38,14 @@ const PROJECT: &[(&str, &str)] = &[
         - method: selector
           value: nightly
         - c
+  - name: b_without_tests
+    definition: {method: fqn, value: b, indirect_selection: empty}
+  - name: d_and_parents_but_c
+    definition: {method: fqn, value: d, parents: true, exclude: [c]}
+  - name: depth_without_children
+    definition: {method: fqn, value: a, children_depth: 1}
+  - name: slim_ci
+    definition: 'state:modified+'
 ",
     ),
 ];
@@ -41,11 +53,20 @@ const PROJECT: &[(&str, &str)] = &[
 #[test]
 fn named_selectors_select_as_dbt_defines_them() {
     let project = TestProject::new("selectors", PROJECT);
-    assert_eq!(names(&project, &["--selector", "nightly"]), "a\nb\nc\n");
+    // (A selector that needs --state, slim_ci, is checked but needs it only when used.)
+    assert_eq!(
+        names(&project, &["--selector", "nightly"]),
+        "a\nb\nc\nnot_null_b_id\n"
+    );
     assert_eq!(names(&project, &["--selector", "just_c"]), "c\n");
-    // The default selector stands for a missing --select; --select overrides it.
-    assert_eq!(names(&project, &[]), "a\nb\n");
+    assert_eq!(names(&project, &["--selector", "b_without_tests"]), "b\n");
+    assert_eq!(names(&project, &["--selector", "d_and_parents_but_c"]), "d\n");
+    // A depth counts only with its `children: true`, as in dbt.
+    assert_eq!(names(&project, &["--selector", "depth_without_children"]), "a\n");
+    // The default selector stands for a missing --select and --exclude.
+    assert_eq!(names(&project, &[]), "a\nb\nnot_null_b_id\n");
     assert_eq!(names(&project, &["-s", "d"]), "d\n");
+    assert_eq!(names(&project, &["--exclude", "b"]), "a\nc\nd\n");
     // It drives a run like --select does.
     let run = project.tmk(&["run", "--selector", "just_c"]);
     assert_ok(&run);
@@ -79,11 +100,11 @@ fn selector_errors_name_the_selector_or_the_place_in_selectors_yml() {
 
     project.write(
         "selectors.yml",
-        "selectors:\n  - name: deep\n    definition:\n      method: tag\n      value: nightly\n      children_depth: -1\n",
+        "selectors:\n  - name: deep\n    definition:\n      method: tag\n      value: nightly\n      children: true\n      children_depth: -1\n",
     );
     fails(
         &[],
-        &["`children_depth` must be a whole number", "selectors.yml:6:23"],
+        &["`children_depth` must be a whole number", "selectors.yml:7:23"],
     );
     project.write(
         "selectors.yml",
@@ -114,5 +135,27 @@ fn selector_errors_name_the_selector_or_the_place_in_selectors_yml() {
         "selectors.yml",
         "selectors:\n  - name: bad\n    definition: 'tag:nightly,,c'\n",
     );
-    fails(&[], &["bad selector `tag:nightly,,c`", "selectors.yml:3:17"]);
+    fails(&[], &["bad selector `tag:nightly,,c`", "selectors.yml:3:30"]);
+    project.write(
+        "selectors.yml",
+        "selectors:\n  - name: bad\n    definition:\n      method: tgs\n      value: nightly\n",
+    );
+    fails(&[], &["unknown selector method `tgs`", "selectors.yml:4:15"]);
+    project.write(
+        "selectors.yml",
+        "selectors:\n  - name: prod\n    default: \"{{ target.name == 'prod' }}\"\n    definition: a\n",
+    );
+    assert_eq!(names(&project, &["-s", "b"]), "b\nnot_null_b_id\n");
+    fails(&[], &["decides `default` with Jinja", "selectors.yml:3:14"]);
+    project.write("selectors.yml", "# no selectors yet\n");
+    assert_eq!(names(&project, &["-s", "a"]), "a\n");
+    fails(
+        &["--selector", "slim_ci"],
+        &["selectors.yml has no selector of that name"],
+    );
+    project.write(
+        "selectors.yml",
+        "selectors:\n  - name: ci\n    definition: 'state:modified+'\n",
+    );
+    fails(&["--selector", "ci"], &["requires --state"]);
 }

@@ -192,6 +192,9 @@ pub async fn run(args: &RunArgs, kind: PlanKind, strict: bool, console: &Console
             recorded_args[key] = json!(dir);
         }
     }
+    if let Some(selector) = &args.selection.selector {
+        recorded_args["selector"] = json!(selector);
+    }
     artifacts::write_json(
         &target_dir,
         "run_results.json",

@@ -6,15 +6,15 @@
 //! column. Reads no files: the project holds the YAML.
 
 use crate::error::{Error, Result, did_you_mean};
-use crate::graph::{SelectorExpr, parse_selection};
+use crate::graph::{IndirectSelection, SelectorExpr, parse_selection};
 use crate::project::SelectorsFile;
 use crate::project::yaml::{Pos, SourceFile, Yaml, YamlEntry};
 
 /// The keys of a selector entry.
 const SELECTOR_KEYS: [&str; 4] = ["name", "description", "default", "definition"];
 
-/// The keys of a method mapping besides `method` and `value`.
-const METHOD_KEYS: [&str; 8] = [
+/// The keys of a method mapping.
+const METHOD_KEYS: [&str; 9] = [
     "method",
     "value",
     "parents",
@@ -23,14 +23,27 @@ const METHOD_KEYS: [&str; 8] = [
     "children_depth",
     "childrens_parents",
     "indirect_selection",
+    "exclude",
 ];
 
 /// One selector as written: its name, whether it is the default, and its definition.
+#[derive(Clone)]
 struct Written<'a> {
     name: String,
-    default: bool,
+    default: DefaultFlag,
     definition: &'a Yaml,
     definition_pos: Pos,
+}
+
+/// A selector's `default:`.
+#[derive(Clone, Copy, PartialEq)]
+enum DefaultFlag {
+    /// `true`.
+    Yes,
+    /// `false`, or none.
+    No,
+    /// Jinja (`"{{ target.name == 'prod' }}"`), written at this position: tmk does not render it.
+    Jinja(Pos),
 }
 
 /// The named selectors of a project.
@@ -45,20 +58,15 @@ impl<'a> Selectors<'a> {
     /// Read `file`'s selectors (names, defaults, definitions still unchecked).
     pub fn read(file: &'a SelectorsFile, with_state: bool) -> Result<Selectors<'a>> {
         let source = &file.source;
+        // An empty file, or an empty `selectors:`, defines none, as in dbt.
         let list = file
             .content
             .as_map()
-            .and_then(|entries| entries.iter().find(|entry| entry.key == "selectors"))
-            .ok_or_else(|| {
-                source
-                    .error(
-                        Pos { line: 1, column: 1 },
-                        "selectors.yml has no `selectors:` list",
-                    )
-                    .hint("write `selectors:` with a list of `- name: ..., definition: ...`")
-            })?;
-        let Yaml::Seq(items) = &list.value else {
-            return Err(source.error(list.value_pos, "`selectors:` must be a list of selectors"));
+            .and_then(|entries| entries.iter().find(|entry| entry.key == "selectors"));
+        let items = match list.map(|list| (&list.value, list.value_pos)) {
+            None | Some((Yaml::Null, _)) => &[][..],
+            Some((Yaml::Seq(items), _)) => items.as_slice(),
+            Some((_, pos)) => return Err(source.error(pos, "`selectors:` must be a list of selectors")),
         };
         let mut written: Vec<Written> = Vec::new();
         for (pos, item) in items {
@@ -81,18 +89,29 @@ impl<'a> Selectors<'a> {
                 return Err(source.error(*pos, format!("two selectors are named `{name}`")));
             }
             let default = match field("default") {
-                None => false,
+                None => DefaultFlag::No,
                 Some(YamlEntry {
                     value: Yaml::Bool(default),
                     ..
-                }) => *default,
+                }) => {
+                    if *default {
+                        DefaultFlag::Yes
+                    } else {
+                        DefaultFlag::No
+                    }
+                }
+                Some(YamlEntry {
+                    value: Yaml::Str(text),
+                    value_pos,
+                    ..
+                }) if text.contains("{{") => DefaultFlag::Jinja(*value_pos),
                 Some(entry) => {
-                    return Err(source
-                        .error(entry.value_pos, "`default` must be `true` or `false`")
-                        .hint("tmk does not render Jinja in selectors.yml yet"));
+                    return Err(source.error(entry.value_pos, "`default` must be `true` or `false`"));
                 }
             };
-            if default && let Some(other) = written.iter().find(|other| other.default) {
+            if default == DefaultFlag::Yes
+                && let Some(other) = written.iter().find(|other| other.default == DefaultFlag::Yes)
+            {
                 return Err(source.error(
                     *pos,
                     format!("`{name}` and `{}` are both `default: true`", other.name),
@@ -114,10 +133,17 @@ impl<'a> Selectors<'a> {
         })
     }
 
-    /// Check every definition (an error names the first wrong one).
+    /// Check every definition (an error names the first wrong one), as dbt does whichever
+    /// selector is used; `state:` and `result:` are checked as if `--state` were given, and need
+    /// it only in the selector used.
     pub fn check_all(&self) -> Result<()> {
-        for selector in &self.written {
-            self.named(&selector.name)?;
+        let with_state = Selectors {
+            file: self.file,
+            written: self.written.clone(),
+            with_state: true,
+        };
+        for selector in &with_state.written {
+            with_state.named(&selector.name)?;
         }
         Ok(())
     }
@@ -130,17 +156,33 @@ impl<'a> Selectors<'a> {
                     crate::error::ErrorKind::Usage,
                     format!("--selector `{name}`: selectors.yml has no selector of that name"),
                 )
-                .maybe_hint(did_you_mean(
-                    name,
-                    self.written.iter().map(|selector| selector.name.as_str()),
-                )),
+                .maybe_hint(self.closest_name(name)),
                 Lookup::Invalid(error) => *error,
             })
     }
 
     /// The selector marked `default: true`, when there is one.
     pub fn default(&self) -> Result<Option<SelectorExpr>> {
-        match self.written.iter().find(|selector| selector.default) {
+        for selector in &self.written {
+            if let DefaultFlag::Jinja(pos) = selector.default {
+                return Err(self
+                    .file
+                    .source
+                    .error(
+                        pos,
+                        format!(
+                            "selector `{}` decides `default` with Jinja, which tmk does not render in selectors.yml yet",
+                            selector.name
+                        ),
+                    )
+                    .hint("write `default: true` or `false`, or pass --select or --selector"));
+            }
+        }
+        match self
+            .written
+            .iter()
+            .find(|selector| selector.default == DefaultFlag::Yes)
+        {
             Some(selector) => self.named(&selector.name).map(Some),
             None => Ok(None),
         }
@@ -163,7 +205,7 @@ impl<'a> Selectors<'a> {
     fn definition(&self, definition: &Yaml, pos: Pos, stack: &mut Vec<String>) -> Result<SelectorExpr> {
         let source = &self.file.source;
         match definition {
-            Yaml::Str(text) => self.terms(text, pos),
+            Yaml::Str(text) => self.terms(text, pos, true),
             Yaml::Map(entries) => match entries.as_slice() {
                 [only] if only.key == "union" || only.key == "intersection" => {
                     self.set_operation(&only.key, &only.value, only.value_pos, stack)
@@ -225,12 +267,12 @@ impl<'a> Selectors<'a> {
         let shorthand = entries
             .iter()
             .find(|entry| !METHOD_KEYS.contains(&entry.key.as_str()) && field("method").is_none());
-        let (method, value, value_pos) = match (shorthand, field("method"), field("value")) {
+        let (method, method_pos, value, value_pos) = match (shorthand, field("method"), field("value")) {
             // With a `value`, it is a misspelt key, not a method.
             (Some(entry), None, Some(_)) => return Err(unknown_key(source, entry, &METHOD_KEYS)),
-            (Some(entry), _, _) => (entry.key.clone(), &entry.value, entry.value_pos),
+            (Some(entry), _, _) => (entry.key.clone(), entry.key_pos, &entry.value, entry.value_pos),
             (None, Some(method), Some(value)) => match &method.value {
-                Yaml::Str(method) => (method.clone(), &value.value, value.value_pos),
+                Yaml::Str(name) => (name.clone(), method.value_pos, &value.value, value.value_pos),
                 _ => return Err(source.error(method.value_pos, "`method` must be a string")),
             },
             (None, Some(_), None) => {
@@ -249,43 +291,81 @@ impl<'a> Selectors<'a> {
                 .filter(|entry| entry.key != method || field("method").is_some()),
             &METHOD_KEYS,
         )?;
-        if let Some(entry) = field("indirect_selection") {
-            return Err(source
-                .error(
-                    entry.key_pos,
-                    "`indirect_selection` inside a selector definition is not supported yet",
-                )
-                .hint("leave it out and pass --indirect-selection"));
-        }
         let value = match value {
             Yaml::Str(text) => text.clone(),
             Yaml::Int(number) => number.to_string(),
             Yaml::Bool(flag) => flag.to_string(),
             _ => return Err(source.error(value_pos, "a method's `value` must be a string")),
         };
-        if method == "selector" {
-            if stack.contains(&value) {
-                return Err(source.error(
-                    value_pos,
-                    format!(
-                        "selector `{value}` includes itself: {} → {value}",
-                        stack.join(" → ")
-                    ),
-                ));
+        let selected = if method == "selector" {
+            self.selector(&value, value_pos, stack)?
+        } else {
+            let term = self.graph_operators(entries, &format!("{method}:{value}"))?;
+            self.terms(&term, method_pos, false)?
+        };
+        // `indirect_selection` applies to this definition's tests; `exclude` takes from it.
+        let selected = match field("indirect_selection") {
+            None => selected,
+            Some(entry) => {
+                let mode = match entry.value.as_str() {
+                    Some("eager") => IndirectSelection::Eager,
+                    Some("cautious") => IndirectSelection::Cautious,
+                    Some("buildable") => IndirectSelection::Buildable,
+                    Some("empty") => IndirectSelection::Empty,
+                    _ => {
+                        return Err(source.error(
+                            entry.value_pos,
+                            "`indirect_selection` must be eager, cautious, buildable or empty",
+                        ));
+                    }
+                };
+                SelectorExpr::WithIndirect(mode, Box::new(selected))
             }
-            return self.expression(&value, stack).map_err(|error| match error {
-                Lookup::Unknown => source
-                    .error(
-                        value_pos,
-                        format!("selectors.yml has no selector named `{value}`"),
-                    )
-                    .maybe_hint(did_you_mean(
-                        &value,
-                        self.written.iter().map(|selector| selector.name.as_str()),
-                    )),
-                Lookup::Invalid(error) => *error,
-            });
+        };
+        match field("exclude") {
+            None => Ok(selected),
+            Some(entry) => {
+                let Yaml::Seq(parts) = &entry.value else {
+                    return Err(source.error(entry.value_pos, "`exclude` must be a list of definitions"));
+                };
+                let mut excluded = Vec::new();
+                for (part_pos, part) in parts {
+                    excluded.push(self.definition(part, *part_pos, stack)?);
+                }
+                Ok(SelectorExpr::Difference(
+                    Box::new(selected),
+                    Box::new(SelectorExpr::Union(excluded)),
+                ))
+            }
         }
+    }
+
+    /// The selector `name` that a `method: selector` mapping (its value at `pos`) includes.
+    fn selector(&self, name: &str, pos: Pos, stack: &mut Vec<String>) -> Result<SelectorExpr> {
+        let source = &self.file.source;
+        if stack.iter().any(|included| included == name) {
+            return Err(source.error(
+                pos,
+                format!(
+                    "selector `{name}` includes itself: {} → {name}",
+                    stack.join(" → ")
+                ),
+            ));
+        }
+        self.expression(name, stack).map_err(|error| match error {
+            Lookup::Unknown => source
+                .error(pos, format!("selectors.yml has no selector named `{name}`"))
+                .maybe_hint(self.closest_name(name)),
+            Lookup::Invalid(error) => *error,
+        })
+    }
+
+    /// `criterion` with the graph operators of a method mapping, as dbt reads them: `parents`
+    /// and `children` (their depths count only with them; a depth of 0 is no limit) and
+    /// `childrens_parents` (which takes in the parents already).
+    fn graph_operators(&self, entries: &[YamlEntry], criterion: &str) -> Result<String> {
+        let source = &self.file.source;
+        let field = |key: &str| entries.iter().find(|entry| entry.key == key);
         let flag = |key: &str| -> Result<bool> {
             match field(key) {
                 None => Ok(false),
@@ -298,44 +378,68 @@ impl<'a> Selectors<'a> {
                 }
             }
         };
-        let depth = |key: &str| -> Result<Option<i64>> {
+        let depth = |key: &str| -> Result<String> {
             match field(key) {
-                None => Ok(None),
+                None => Ok(String::new()),
                 Some(YamlEntry {
                     value: Yaml::Int(depth),
                     ..
-                }) if *depth >= 0 => Ok(Some(*depth)),
+                }) if *depth >= 0 => Ok(if *depth == 0 {
+                    String::new()
+                } else {
+                    depth.to_string()
+                }),
                 Some(entry) => Err(source.error(entry.value_pos, format!("`{key}` must be a whole number"))),
             }
         };
-        let mut term = String::new();
-        if flag("childrens_parents")? {
-            term.push('@');
-        }
-        match depth("parents_depth")? {
-            Some(depth) => term.push_str(&format!("{depth}+")),
-            None if flag("parents")? => term.push('+'),
-            None => {}
-        }
-        term.push_str(&format!("{method}:{value}"));
-        match depth("children_depth")? {
-            Some(depth) => term.push_str(&format!("+{depth}")),
-            None if flag("children")? => term.push('+'),
-            None => {}
-        }
-        self.terms(&term, value_pos)
+        let prefix = if flag("childrens_parents")? {
+            "@".to_string()
+        } else if flag("parents")? {
+            format!("{}+", depth("parents_depth")?)
+        } else {
+            String::new()
+        };
+        let suffix = if flag("children")? {
+            format!("+{}", depth("children_depth")?)
+        } else {
+            String::new()
+        };
+        Ok(format!("{prefix}{criterion}{suffix}"))
     }
 
-    /// Terms in the `--select` syntax, written at `pos`.
-    fn terms(&self, text: &str, pos: Pos) -> Result<SelectorExpr> {
+    /// Terms in the `--select` syntax, written at `pos`; `as_written`: whether `text` is the
+    /// file's own string there (an error then points into it), or built from a mapping.
+    fn terms(&self, text: &str, pos: Pos, as_written: bool) -> Result<SelectorExpr> {
+        let source = &self.file.source;
         parse_selection(&[text.to_string()], self.with_state)
             .map(SelectorExpr::Terms)
             .map_err(|error| {
-                self.file
-                    .source
+                let pos = if as_written {
+                    let line = source.text.lines().nth(pos.line.saturating_sub(1)).unwrap_or("");
+                    let quoted = line
+                        .chars()
+                        .nth(pos.column.saturating_sub(1))
+                        .is_some_and(|c| c == '\'' || c == '"');
+                    Pos {
+                        line: pos.line,
+                        column: pos.column + usize::from(quoted) + error.column.saturating_sub(1),
+                    }
+                } else {
+                    pos
+                };
+                let hint = match text.contains("{{") {
+                    true => Some("tmk does not render Jinja in selectors.yml yet".to_string()),
+                    false => error.hint,
+                };
+                source
                     .error(pos, format!("bad selector `{text}`: {}", error.message))
-                    .maybe_hint(error.hint)
+                    .maybe_hint(hint)
             })
+    }
+
+    /// "did you mean" the selector name closest to `name`.
+    fn closest_name(&self, name: &str) -> Option<String> {
+        did_you_mean(name, self.written.iter().map(|selector| selector.name.as_str()))
     }
 }
 

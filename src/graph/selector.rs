@@ -133,6 +133,8 @@ pub enum SelectorExpr {
     Intersection(Vec<SelectorExpr>),
     /// The nodes of the first part that are not in the second.
     Difference(Box<SelectorExpr>, Box<SelectorExpr>),
+    /// A part whose tests are picked up by its own indirect selection.
+    WithIndirect(IndirectSelection, Box<SelectorExpr>),
 }
 
 impl SelectorExpr {
@@ -147,6 +149,7 @@ impl SelectorExpr {
                 .collect::<Vec<_>>()
                 .join(" "),
             SelectorExpr::Difference(kept, removed) => format!("{} {}", kept.describe(), removed.describe()),
+            SelectorExpr::WithIndirect(_, part) => part.describe(),
         }
     }
 }
@@ -344,6 +347,7 @@ impl Evaluator<'_> {
                 SetOperation::Difference,
                 vec![self.expression(kept), self.expression(removed)],
             ),
+            SelectorExpr::WithIndirect(mode, part) => Evaluator { mode: *mode, ..*self }.expression(part),
         }
     }
 
