@@ -1,8 +1,8 @@
 //! `selectors.yml` (dbt's named selectors) validated into selections for `--selector NAME`
 //! and for the selector marked `default: true`: each definition — a string in the `--select`
-//! syntax, a `method`/`value` mapping (or `tag: x`) with `parents`, `children`, their depths
-//! and `childrens_parents`, `union`/`intersection` lists with `exclude` items, another selector
-//! by `method: selector` — becomes a `graph::SelectorExpr`. Errors name the file, line and
+//! syntax, a `method`/`value` mapping (or `tag: x`) with `parents`, `children`, their depths,
+//! `childrens_parents`, `indirect_selection` and `exclude`, `union`/`intersection` lists with
+//! `exclude` items, another selector by `method: selector` — becomes a `graph::SelectorExpr`. Errors name the file, line and
 //! column. Reads no files: the project holds the YAML.
 
 use crate::error::{Error, Result, did_you_mean};
@@ -237,14 +237,7 @@ impl<'a> Selectors<'a> {
         let mut excluded = Vec::new();
         for (item_pos, item) in items {
             match item.as_map() {
-                Some([only]) if only.key == "exclude" => {
-                    let Yaml::Seq(parts) = &only.value else {
-                        return Err(source.error(only.value_pos, "`exclude` must be a list of definitions"));
-                    };
-                    for (part_pos, part) in parts {
-                        excluded.push(self.definition(part, *part_pos, stack)?);
-                    }
-                }
+                Some([only]) if only.key == "exclude" => excluded.extend(self.excluded(only, stack)?),
                 _ => kept.push(self.definition(item, *item_pos, stack)?),
             }
         }
@@ -324,20 +317,25 @@ impl<'a> Selectors<'a> {
         };
         match field("exclude") {
             None => Ok(selected),
-            Some(entry) => {
-                let Yaml::Seq(parts) = &entry.value else {
-                    return Err(source.error(entry.value_pos, "`exclude` must be a list of definitions"));
-                };
-                let mut excluded = Vec::new();
-                for (part_pos, part) in parts {
-                    excluded.push(self.definition(part, *part_pos, stack)?);
-                }
-                Ok(SelectorExpr::Difference(
-                    Box::new(selected),
-                    Box::new(SelectorExpr::Union(excluded)),
-                ))
-            }
+            Some(entry) => Ok(SelectorExpr::Difference(
+                Box::new(selected),
+                Box::new(SelectorExpr::Union(self.excluded(entry, stack)?)),
+            )),
         }
+    }
+
+    /// The definitions of an `exclude:` list.
+    fn excluded(&self, exclude: &YamlEntry, stack: &mut Vec<String>) -> Result<Vec<SelectorExpr>> {
+        let Yaml::Seq(parts) = &exclude.value else {
+            return Err(self
+                .file
+                .source
+                .error(exclude.value_pos, "`exclude` must be a list of definitions"));
+        };
+        parts
+            .iter()
+            .map(|(pos, part)| self.definition(part, *pos, stack))
+            .collect()
     }
 
     /// The selector `name` that a `method: selector` mapping (its value at `pos`) includes.
