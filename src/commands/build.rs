@@ -94,11 +94,7 @@ pub async fn run(args: &RunArgs, kind: PlanKind, strict: bool, console: &Console
         ..
     } = session;
     // Compiled before the run is recorded or anything changes, so that `--strict` stops it first.
-    let defer = DeferRequest {
-        to: deferral,
-        console,
-    };
-    let compiled = match compile(manifest, &plan, args, &postgres, defer).await {
+    let compiled = match compile(manifest, &plan, args, &postgres, deferral, console).await {
         Ok(compiled) => compiled,
         Err(error) => {
             close(run_lock, &postgres).await;
@@ -252,25 +248,18 @@ struct Compiled {
     schemas: Vec<String>,
 }
 
-/// `--defer`, when given: the earlier run, and where to say which nodes read it.
-struct DeferRequest<'a> {
-    /// The earlier run.
-    to: Option<super::defer::Deferral>,
-    /// Where to say which nodes were deferred.
-    console: &'a Console,
-}
-
 /// Read what the compile pass needs from the database — which relations exist and, when the
 /// plan has SQL to analyse, their columns (one query over the project's schemas and those the
 /// nodes deferred to read), the stored watermarks — defer what `--defer` defers, and compile
-/// the planned nodes. Nothing is changed in the database but, when watermarks are read, the
+/// the planned nodes (saying on `console` which were deferred). Nothing is changed in the database but, when watermarks are read, the
 /// creation of tmk's own `tmk_meta` tables if they are missing.
 async fn compile(
     mut manifest: Manifest,
     plan: &Plan,
     args: &RunArgs,
     postgres: &Postgres,
-    defer: DeferRequest<'_>,
+    deferral: Option<super::defer::Deferral>,
+    console: &Console,
 ) -> Result<Compiled> {
     let planned: Vec<usize> = plan.steps.iter().map(|step| step.node).collect();
     // The schemas of what is built, and the audit schemas of tests that store failures (the
@@ -294,7 +283,7 @@ async fn compile(
     let mut described: Vec<String> = manifest
         .schemas()
         .into_iter()
-        .chain(defer.to.iter().flat_map(|to| to.schemas()))
+        .chain(deferral.iter().flat_map(|to| to.schemas()))
         .collect();
     described.sort();
     described.dedup();
@@ -315,13 +304,13 @@ async fn compile(
         .filter(|&index| manifest.nodes[index].is_buildable() || manifest.nodes[index].extract.is_some())
         .collect();
     // What the command runs is what dbt counts as selected (after its resource-type filter).
-    if let Some(to) = defer.to {
-        to.apply(
+    if let Some(deferral) = deferral {
+        deferral.apply(
             &mut manifest,
             &rebuilt,
             &planned,
             |relation| existing.contains_key(relation),
-            defer.console,
+            console,
         );
     }
     let watermarked: Vec<WatermarkedModel> = planned

@@ -10,7 +10,7 @@ use crate::artifacts::earlier_relations;
 use crate::cli::{DeferArgs, SelectionArgs};
 use crate::compile::Manifest;
 use crate::compile::defer::DeferRule;
-use crate::compile::node::{DeferRelation, Materialization, Relation};
+use crate::compile::node::{DeferRelation, Relation};
 use crate::console::Console;
 use crate::error::{Error, ErrorKind, Result, display_path};
 
@@ -88,14 +88,20 @@ impl Deferral {
         exists: impl Fn(&Relation) -> bool,
         console: &Console,
     ) {
-        let selected: HashSet<usize> = selected.iter().copied().collect();
+        let selected_set: HashSet<usize> = selected.iter().copied().collect();
         let rule = DeferRule {
             favor_state: self.favor_state,
             built,
-            selected: &selected,
+            selected: &selected_set,
         };
         let deferred = manifest.defer(self.earlier, &rule, exists);
-        let read = parents_read(manifest, &selected);
+        // What the selected nodes read, directly or through ephemeral models.
+        let read: HashSet<usize> = selected
+            .iter()
+            .copied()
+            .chain(manifest.ephemeral_ancestors_of(selected))
+            .flat_map(|reader| manifest.nodes[reader].depends_on.iter().copied())
+            .collect();
         let mut names: Vec<&str> = deferred
             .iter()
             .filter(|index| read.contains(index))
@@ -117,20 +123,6 @@ impl Deferral {
             names.join(", ")
         ));
     }
-}
-
-/// The nodes that `nodes` ref, directly or through ephemeral models.
-fn parents_read(manifest: &Manifest, nodes: &HashSet<usize>) -> HashSet<usize> {
-    let mut read = HashSet::new();
-    let mut stack: Vec<usize> = nodes.iter().copied().collect();
-    while let Some(index) = stack.pop() {
-        for &parent in &manifest.nodes[index].depends_on {
-            if read.insert(parent) && manifest.nodes[parent].materialized == Materialization::Ephemeral {
-                stack.push(parent);
-            }
-        }
-    }
-    read
 }
 
 /// For commands that build nothing (compile, show): defer what `deferral` defers, asking the

@@ -216,22 +216,14 @@ pub fn select(session: &Session, args: &SelectionArgs) -> Result<Vec<usize>> {
             .at(SourceLocation::new(flag, 1, error.column).with_text(text))
             .maybe_hint(error.hint.clone())
     };
-    let include = if args.select.is_empty() {
-        None
-    } else {
-        Some(
-            selector::parse_selection(&args.select, with_state)
-                .map_err(|error| selection_error("--select", error))?,
-        )
+    let parse = |terms: &[String], flag: &str| match terms {
+        [] => Ok(None),
+        _ => selector::parse_selection(terms, with_state)
+            .map(Some)
+            .map_err(|error| selection_error(flag, error)),
     };
-    let exclude = if args.exclude.is_empty() {
-        None
-    } else {
-        Some(
-            selector::parse_selection(&args.exclude, with_state)
-                .map_err(|error| selection_error("--exclude", error))?,
-        )
-    };
+    let include = parse(&args.select, "--select")?;
+    let exclude = parse(&args.exclude, "--exclude")?;
     // Read once the selectors parsed (a mistyped `state:` value is reported first), and only
     // when a selector compares with it.
     let earlier = match &args.state {

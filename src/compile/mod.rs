@@ -307,7 +307,8 @@ impl Manifest {
         )
     }
 
-    fn ephemeral_ancestors_of(&self, selected: &[usize]) -> Vec<usize> {
+    /// The ephemeral models `selected` use, directly or through other ephemeral models.
+    pub fn ephemeral_ancestors_of(&self, selected: &[usize]) -> Vec<usize> {
         let mut found = Vec::new();
         let mut stack: Vec<usize> = selected.to_vec();
         while let Some(index) = stack.pop() {

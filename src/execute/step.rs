@@ -149,8 +149,35 @@ pub async fn run_step(
     result
 }
 
-/// Run the step's action once.
+/// Run the step's action once; when the database failed because a relation it reads is
+/// missing, the error says what to do.
 async fn run_action(
+    manifest: &Arc<Manifest>,
+    context: &StepContext<'_>,
+    step: &Step,
+    sql: &str,
+    environment: &Arc<CompileEnvironment>,
+) -> Result<Done> {
+    match run_action_unhinted(manifest, context, step, sql, environment).await {
+        Err(error) => {
+            let node = &manifest.nodes[step.node];
+            let reads = match step.action {
+                // A freshness check reads its own source table.
+                StepAction::Freshness => node
+                    .relation
+                    .iter()
+                    .map(|relation| (relation.clone(), ReadRelation::Source(node.search_name())))
+                    .collect(),
+                _ => parent_reads(manifest, node),
+            };
+            Err(hint_missing_relation(context.postgres, error, reads).await)
+        }
+        done => done,
+    }
+}
+
+/// Run the step's action once.
+async fn run_action_unhinted(
     manifest: &Arc<Manifest>,
     context: &StepContext<'_>,
     step: &Step,
@@ -161,10 +188,7 @@ async fn run_action(
     let node = &manifest.nodes[step.node];
     match step.action {
         StepAction::Model(materialization) => {
-            match build_model(manifest, postgres, step, sql, materialization, environment).await {
-                Err(error) => Err(hint_missing_relation(postgres, error, parent_reads(manifest, node)).await),
-                done => done,
-            }
+            build_model(manifest, postgres, step, sql, materialization, environment).await
         }
         StepAction::Seed => load_seed(manifest, postgres, node, step.full_refresh).await,
         StepAction::Test => {
@@ -179,26 +203,10 @@ async fn run_action(
             if let Some(done) = guaranteed_test(manifest, postgres, step.node).await? {
                 return Ok(done);
             }
-            match run_test(manifest, postgres, node, sql, environment).await {
-                Err(error) => Err(hint_missing_relation(postgres, error, parent_reads(manifest, node)).await),
-                done => done,
-            }
+            run_test(manifest, postgres, node, sql, environment).await
         }
-        StepAction::Snapshot => match run_snapshot(manifest, postgres, step, sql, environment).await {
-            Err(error) => Err(hint_missing_relation(postgres, error, parent_reads(manifest, node)).await),
-            done => done,
-        },
-        StepAction::Freshness => match check_freshness(postgres, node).await {
-            Err(error) => {
-                let reads = node
-                    .relation
-                    .iter()
-                    .map(|relation| (relation.clone(), ReadRelation::Source(node.search_name())))
-                    .collect();
-                Err(hint_missing_relation(postgres, error, reads).await)
-            }
-            done => done,
-        },
+        StepAction::Snapshot => run_snapshot(manifest, postgres, step, sql, environment).await,
+        StepAction::Freshness => check_freshness(postgres, node).await,
         StepAction::Extract => extract_source(postgres, node).await,
     }
 }
